@@ -1,0 +1,3 @@
+"""colorgan: colourise black-and-white photographs with GANs."""
+
+__version__ = "0.1.0"

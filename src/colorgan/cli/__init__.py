@@ -1,0 +1,1 @@
+"""Thin entry points: parse arguments, call the library, print one-line errors."""

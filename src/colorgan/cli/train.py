@@ -1,0 +1,74 @@
+"""`colorgan-train [overrides] [-m]`: the Hydra app that fits a colouriser (default: the embedded demo)."""
+
+from __future__ import annotations
+
+import sys
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException
+from hydra.types import RunMode
+from omegaconf import DictConfig
+from omegaconf.errors import OmegaConfBaseException
+
+from colorgan.cli.errors import one_line, report_user_errors
+from colorgan.config import config_dir
+
+PROG = "colorgan-train"
+
+
+def check_overrides(config_name: str, args: list[str]) -> str | None:
+    """Compose the config once with the command line (first value of each sweep); the error in one line, if any."""
+    if any(a.startswith("-") and a not in ("-m", "--multirun") for a in args):
+        return None  # --help, --cfg, -cn ...: Hydra handles these itself
+    overrides = [a for a in args if not a.startswith("-")]
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+        first = [
+            f"{o.get_key_element()}={next(iter(o.sweep_string_iterator()))}" if o.is_sweep_override() else o.input_line
+            for o in parsed
+        ]
+        with hydra.initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+            hydra.compose(config_name, overrides=first, return_hydra_config=True)
+    except (HydraException, OmegaConfBaseException, ValueError) as exc:
+        return one_line(exc)
+    return None
+
+
+def summary(result: dict, resume_hint: str) -> str:
+    """What a user wants to see at the end of a run: where things are and what to try next."""
+    lines = [f"global step {result['global_step']}"]
+    metrics = result["metrics"]
+    if "val/de2000" in metrics and "val_grey/de2000" in metrics:
+        lines.append(f"val CIEDE2000 {metrics['val/de2000']:.2f} (grey baseline {metrics['val_grey/de2000']:.2f})")
+    for label, key in (("checkpoint", "best_checkpoint"), ("last", "last_checkpoint"), ("samples", "sample_grid"), ("wandb run", "wandb_dir")):
+        if result.get(key):
+            lines.append(f"{label}: {result[key]}")
+    if result.get("last_checkpoint"):
+        lines.append(f"resume: colorgan-train {resume_hint} ckpt_path={result['last_checkpoint']}")
+    lines.append("next: colorgan-train experiment=synthetic model=pix2pix   |   colorgan-train -m model.lambda_l1=10,100")
+    return "\n".join(lines)
+
+
+@hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")
+def _app(cfg: DictConfig) -> float | None:
+    from colorgan.train import train
+
+    hydra_cfg = HydraConfig.get()
+    multirun = hydra_cfg.mode == RunMode.MULTIRUN
+    group = hydra_cfg.sweep.dir.rstrip("/").split("/")[-1] if multirun else None
+    name = f"{hydra_cfg.job.num}:{hydra_cfg.job.override_dirname}" if multirun else None
+    with report_user_errors(PROG):
+        result = train(cfg, group=group, name=name)
+    print(summary(result, " ".join(hydra_cfg.overrides.task)))
+    return result["metrics"].get("val/de2000")
+
+
+def main() -> None:
+    """Console entry point."""
+    error = check_overrides("train", sys.argv[1:])
+    if error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        sys.exit(2)
+    _app()

@@ -1,0 +1,90 @@
+"""The colour contract: every model sees normalised L and predicts normalised ab (CIE LAB, D65).
+
+This is the only module that knows the value ranges: L/50 - 1 in [-1, 1] and ab/110.
+Conversions are batched kornia ops, always in float32 (also under autocast).
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import BinaryIO, Union
+
+import kornia.color
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from colorgan.errors import UserError
+
+L_SCALE = 50.0
+AB_SCALE = 110.0
+CONTRACT_VERSION = 1
+
+ImageSource = Union[str, Path, bytes, BinaryIO, Image.Image]
+
+
+def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
+    """sRGB in [0, 1], shape (B, 3, H, W) -> CIE LAB in natural units, float32."""
+    with torch.autocast(device_type=rgb.device.type, enabled=False):
+        return kornia.color.rgb_to_lab(rgb.float().clamp(0, 1))
+
+
+def lab_to_rgb(lab: torch.Tensor) -> torch.Tensor:
+    """CIE LAB in natural units, shape (B, 3, H, W) -> sRGB clipped to [0, 1], float32."""
+    with torch.autocast(device_type=lab.device.type, enabled=False):
+        return kornia.color.lab_to_rgb(lab.float(), clip=True)
+
+
+def rgb_to_model(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """sRGB batch in [0, 1] -> (L in [-1, 1] of shape (B, 1, H, W), ab/110 of shape (B, 2, H, W))."""
+    lab = rgb_to_lab(rgb)
+    return lab[:, :1] / L_SCALE - 1.0, lab[:, 1:] / AB_SCALE
+
+
+def model_to_rgb(L: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
+    """Normalised L and ab -> sRGB in [0, 1]; the image keeps exactly the given L."""
+    lab = torch.cat([(L.float() + 1.0) * L_SCALE, ab.float() * AB_SCALE], dim=1)
+    return lab_to_rgb(lab)
+
+
+def open_image(source: ImageSource) -> Image.Image:
+    """Open any image file as an upright PIL image (EXIF orientation applied); one-line error if unreadable."""
+    if isinstance(source, Image.Image):
+        return ImageOps.exif_transpose(source)
+    if isinstance(source, bytes):
+        source = io.BytesIO(source)
+    try:
+        image = Image.open(source)
+        image.load()
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+        name = source if isinstance(source, (str, Path)) else "input"
+        raise UserError(f"cannot read {name} as an image ({exc.__class__.__name__}): use a JPEG, PNG, TIFF, WebP or BMP file") from exc
+    return ImageOps.exif_transpose(image)
+
+
+def image_to_rgb_array(image: Image.Image) -> np.ndarray:
+    """Any PIL mode (grey, RGB, RGBA, palette, 16-bit, CMYK) -> float32 RGB array (H, W, 3) in [0, 1].
+
+    Alpha is composited over white; 16-bit and 32-bit grey keep their full precision.
+    """
+    if image.mode.startswith("I") or image.mode == "F":
+        grey = np.asarray(image, dtype=np.float32)
+        grey = grey / 65535.0 if image.mode != "F" else grey
+        return np.repeat(np.clip(grey, 0, 1)[..., None], 3, axis=2)
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(white, rgba)
+    return np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+
+
+def load_rgb(source: ImageSource) -> torch.Tensor:
+    """Load any image file as an sRGB tensor (3, H, W) in [0, 1]."""
+    return torch.from_numpy(image_to_rgb_array(open_image(source))).permute(2, 0, 1).contiguous()
+
+
+def load_luminance(source: ImageSource) -> torch.Tensor:
+    """Load any image file (colour or not) as the model's input L, shape (1, H, W) in [-1, 1]."""
+    L, _ = rgb_to_model(load_rgb(source)[None])
+    return L[0]

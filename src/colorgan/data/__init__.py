@@ -1,0 +1,1 @@
+"""Data: writing LAB-ready WebDataset shards, the bundled sets, and the streaming datamodule."""

@@ -1,0 +1,214 @@
+"""Turn folders, globs or list files of photos into train/val/test WebDataset shards plus a manifest.
+
+Each source is decoded robustly, rejected with a reason if it cannot teach colour (undecodable,
+too small, near-grey, one hue such as sepia or duotone, exact duplicate), resized and centre-cropped,
+and assigned to a split by a hash of its content. Same input, same bytes.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import io
+import json
+import multiprocessing
+import os
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+from PIL import Image
+from skimage.color import rgb2lab
+from tqdm import tqdm
+
+from colorgan.color import image_to_rgb_array, open_image
+from colorgan.data.shards import MANIFEST, PARTIAL, ShardWriter, write_json_atomic
+from colorgan.errors import UserError
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
+LIST_SUFFIXES = {".txt", ".lst"}
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class PrepOptions:
+    """How photos are filtered and stored."""
+
+    size: int = 256
+    min_chroma: float = 6.0
+    min_independent_chroma: float = 5.0
+    val_fraction: float = 0.05
+    test_fraction: float = 0.05
+    image_format: str = "jpg"
+    quality: int = 95
+    maxcount: int = 1000
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input photo: where it is and the name it is ordered by (stable across machines)."""
+
+    path: str
+    name: str
+
+
+@dataclass
+class Outcome:
+    source: str
+    key: str | None = None
+    reason: str | None = None
+    files: dict[str, bytes] | None = None
+    split: str | None = None
+
+
+def gather_sources(specs: Iterable[str]) -> list[Source]:
+    """Expand folders (recursively), glob patterns, list files (.txt/.lst, one path per line) and files."""
+    sources: list[Source] = []
+    for spec in specs:
+        path = Path(spec)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+            sources += [Source(str(p), p.relative_to(path).as_posix()) for p in found]
+        elif path.is_file() and path.suffix.lower() in LIST_SUFFIXES:
+            lines = [line.strip() for line in path.read_text().splitlines()]
+            sources += [Source(str(path.parent / line), line) for line in lines if line and not line.startswith("#")]
+        elif path.is_file():
+            sources.append(Source(str(path), path.name))
+        elif glob.has_magic(spec):
+            sources += [Source(p, Path(p).name) for p in sorted(glob.glob(spec, recursive=True)) if Path(p).is_file()]
+        else:
+            raise UserError(f"{spec}: no such file, folder or matching glob; give folders, globs or .txt lists of images")
+    if not sources:
+        raise UserError(f"no images found in {' '.join(specs)}: supported files end in {', '.join(sorted(IMAGE_SUFFIXES))}")
+    return sorted(sources, key=lambda s: hashlib.sha1(s.name.encode()).hexdigest())
+
+
+def colour_statistics(rgb: np.ndarray, bins: int = 32) -> tuple[float, float]:
+    """(mean LAB chroma, independent chroma) of an RGB array in [0, 1].
+
+    Independent chroma is the standard deviation of ab that lightness does not explain (within
+    lightness bins). It is near 0 for grey, sepia, duotone and tinted photos, whose colour is a
+    function of lightness, and well above 5 for real colour photos.
+    """
+    lab = rgb2lab(rgb).reshape(-1, 3)
+    L, ab = lab[:, 0], lab[:, 1:]
+    index = np.clip((L / 100 * bins).astype(int), 0, bins - 1)
+    counts = np.bincount(index, minlength=bins).clip(min=1)
+    within = 0.0
+    for channel in ab.T:
+        mean = np.bincount(index, channel, minlength=bins) / counts
+        within += float(np.mean((channel - mean[index]) ** 2))
+    return float(np.hypot(ab[:, 0], ab[:, 1]).mean()), within**0.5
+
+
+def split_of(key: str, val_fraction: float, test_fraction: float) -> str:
+    """Deterministic split from the key's hash: the same photo always lands in the same split."""
+    u = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) / 16**8
+    return "test" if u < test_fraction else "val" if u < test_fraction + val_fraction else "train"
+
+
+def centre_square(image: Image.Image, size: int) -> Image.Image:
+    """Resize the short side to `size` (antialiased) and crop the centre square."""
+    w, h = image.size
+    scale = size / min(w, h)
+    image = image.resize((max(size, round(w * scale)), max(size, round(h * scale))), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    w, h = image.size
+    left, top = (w - size) // 2, (h - size) // 2
+    return image.crop((left, top, left + size, top + size))
+
+
+def encode(image: Image.Image, image_format: str, quality: int) -> bytes:
+    """Encode an RGB image as jpg, png or webp bytes, deterministically."""
+    buf = io.BytesIO()
+    pil_format = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP"}[image_format]
+    image.save(buf, format=pil_format, quality=quality, **({"lossless": False} if pil_format == "WEBP" else {}))
+    return buf.getvalue()
+
+
+def process(source: Source, opts: PrepOptions) -> Outcome:
+    """Decode, check and encode one photo; the outcome carries either the shard files or a reject reason."""
+    try:
+        data = Path(source.path).read_bytes()
+    except OSError:
+        return Outcome(source.path, reason="unreadable")
+    key = hashlib.sha256(data).hexdigest()[:20]
+    try:
+        image = open_image(data)
+        rgb = image_to_rgb_array(image)
+    except (UserError, OSError, ValueError, SyntaxError):
+        return Outcome(source.path, key, reason="undecodable")
+    height, width = rgb.shape[:2]
+    if min(width, height) < opts.size:
+        return Outcome(source.path, key, reason="too_small")
+    pixels = Image.fromarray(np.round(rgb * 255).astype(np.uint8))
+    thumb = np.asarray(pixels.resize((64, 64), Image.Resampling.BILINEAR), dtype=np.float32) / 255.0
+    chroma, independent = colour_statistics(thumb)
+    if chroma < opts.min_chroma:
+        return Outcome(source.path, key, reason="near_grey")
+    if independent < opts.min_independent_chroma:
+        return Outcome(source.path, key, reason="one_hue")
+    split = split_of(key, opts.val_fraction, opts.test_fraction)
+    meta = {"source": source.name, "width": width, "height": height, "chroma": round(chroma, 3), "independent_chroma": round(independent, 3), "split": split}
+    image_bytes = encode(centre_square(pixels, opts.size), opts.image_format, opts.quality)
+    return Outcome(source.path, key, files={opts.image_format: image_bytes, "json": json.dumps(meta, sort_keys=True).encode()}, split=split)
+
+
+def _process_star(args: tuple[Source, PrepOptions]) -> Outcome:
+    return process(*args)
+
+
+def _outcomes(sources: list[Source], opts: PrepOptions, workers: int) -> Iterator[Outcome]:
+    jobs = [(s, opts) for s in sources]
+    if workers <= 1:
+        yield from map(_process_star, jobs)
+        return
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        yield from pool.imap(_process_star, jobs, chunksize=8)
+
+
+def prepare(
+    specs: Iterable[str],
+    out: str | Path,
+    opts: PrepOptions = PrepOptions(),
+    workers: int | None = None,
+    progress: bool = True,
+    split_for: Callable[[Source], str] | None = None,
+) -> dict:
+    """Build shards + manifest.json in `out` from the photos that `specs` name; returns the manifest."""
+    specs = list(specs)
+    sources = gather_sources(specs)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in out.glob("*" + PARTIAL):
+        stale.unlink()
+    writers = {split: ShardWriter(out, split, opts.maxcount) for split in SPLITS}
+    seen: set[str] = set()
+    rejects: list[dict[str, str]] = []
+    workers = workers or os.cpu_count() or 1
+    by_path = {s.path: s for s in sources}
+    for outcome in tqdm(_outcomes(sources, opts, workers), total=len(sources), desc="prep", unit="img", disable=not progress):
+        if outcome.reason is None and outcome.key in seen:
+            outcome.reason = "duplicate"
+        if outcome.reason is not None:
+            rejects.append({"source": by_path[outcome.source].name, "reason": outcome.reason})
+            continue
+        seen.add(outcome.key)
+        split = split_for(by_path[outcome.source]) if split_for else outcome.split
+        writers[split].write(outcome.key, outcome.files)
+    shards = [record for split in SPLITS for record in writers[split].close()]
+    manifest = {
+        "format": 1,
+        "options": asdict(opts),
+        "inputs": len(sources),
+        "kept": sum(s["count"] for s in shards),
+        "splits": {split: sum(s["count"] for s in shards if s["split"] == split) for split in SPLITS},
+        "rejected": dict(sorted(Counter(r["reason"] for r in rejects).items())),
+        "rejects": rejects,
+        "shards": shards,
+    }
+    if manifest["kept"] == 0:
+        raise UserError(f"none of the {len(sources)} images in {' '.join(specs)} was kept (rejected: {manifest['rejected']}); see --min-chroma and --size")
+    write_json_atomic(out / MANIFEST, manifest)
+    return manifest

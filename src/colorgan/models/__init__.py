@@ -1,0 +1,1 @@
+"""LightningModules: one base that owns what every colouriser shares, and the models built on it."""

@@ -1,0 +1,66 @@
+"""pix2pix (Isola et al. 2017) as a colouriser: U-Net generator, conditional PatchGAN, GAN + lambda * L1."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import torch
+import torch.nn.functional as F
+from hydra.utils import instantiate
+
+from colorgan.losses import gan_loss
+from colorgan.models.base import ColorizationModule
+
+
+class Pix2Pix(ColorizationModule):
+    """The conditional GAN baseline. `generator` and `discriminator` are Hydra configs of nn.Modules."""
+
+    def __init__(
+        self,
+        generator: dict[str, Any],
+        discriminator: dict[str, Any],
+        lambda_l1: float = 100.0,
+        lr: float = 2e-4,
+        betas: Sequence[float] = (0.5, 0.999),
+        decay_start: float = 0.5,
+    ):
+        super().__init__()
+        self.save_hyperparameters()
+        self.automatic_optimization = False
+        self.generator = instantiate(generator)
+        self.discriminator = instantiate(discriminator)
+
+    def discriminator_loss(self, L: torch.Tensor, ab: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """Half the BCE of real (L, ab) as real plus (L, G(L)) as fake."""
+        real_logits = self.discriminator(L, ab)
+        fake_logits = self.discriminator(L, fake.detach())
+        self.log_dict({"train/d_real": torch.sigmoid(real_logits).mean(), "train/d_fake": torch.sigmoid(fake_logits).mean()})
+        return 0.5 * (gan_loss(real_logits, True) + gan_loss(fake_logits, False))
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        L, ab = batch
+        opt_g, opt_d = self.optimizers()
+        fake = self.generator(L)
+
+        self.toggle_optimizer(opt_d)
+        loss_d = self.discriminator_loss(L, ab, fake)
+        opt_d.zero_grad(set_to_none=True)
+        self.manual_backward(loss_d)
+        opt_d.step()
+        self.untoggle_optimizer(opt_d)
+
+        self.toggle_optimizer(opt_g)
+        loss_gan = gan_loss(self.discriminator(L, fake), True)
+        loss_l1 = F.l1_loss(fake, ab)
+        opt_g.zero_grad(set_to_none=True)
+        self.manual_backward(loss_gan + self.hparams.lambda_l1 * loss_l1)
+        opt_g.step()
+        self.untoggle_optimizer(opt_g)
+
+        self.log_dict({"train/loss_d": loss_d, "train/loss_g_gan": loss_gan, "train/loss_l1": loss_l1}, prog_bar=True)
+
+    def configure_optimizers(self):
+        hp = self.hparams
+        opt_g = torch.optim.Adam(self.generator.parameters(), lr=hp.lr, betas=tuple(hp.betas))
+        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=hp.lr, betas=tuple(hp.betas))
+        return [opt_g, opt_d], [self.linear_decay(opt_g, hp.decay_start), self.linear_decay(opt_d, hp.decay_start)]

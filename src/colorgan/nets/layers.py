@@ -1,0 +1,30 @@
+"""Small building blocks shared by the networks."""
+
+from __future__ import annotations
+
+from torch import nn
+
+NORMS = {"batch": nn.BatchNorm2d, "instance": nn.InstanceNorm2d, "syncbatch": nn.SyncBatchNorm, "none": None}
+
+
+def norm_layer(kind: str, channels: int) -> nn.Module:
+    """A 2-d normalisation layer by name: batch, instance (affine), syncbatch (needs DDP) or none."""
+    if kind not in NORMS:
+        raise ValueError(f"unknown norm {kind!r}: choose one of {', '.join(NORMS)}")
+    if kind == "none":
+        return nn.Identity()
+    if kind == "instance":
+        return nn.InstanceNorm2d(channels, affine=True)
+    return NORMS[kind](channels)
+
+
+def init_gan_weights(module: nn.Module, std: float = 0.02) -> None:
+    """pix2pix / DCGAN initialisation: convs N(0, std), norm scales N(1, std), biases 0."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0.0, std)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm2d, nn.SyncBatchNorm, nn.InstanceNorm2d)) and m.weight is not None:
+            nn.init.normal_(m.weight, 1.0, std)
+            nn.init.zeros_(m.bias)

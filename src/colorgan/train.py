@@ -1,0 +1,72 @@
+"""Fit a colouriser from a composed Hydra config; the library side of `colorgan-train`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from colorgan.callbacks import SampleGrid
+from colorgan.errors import UserError
+
+
+def has_wandb_credentials() -> bool:
+    """True when an API key is in the environment or ~/.netrc; otherwise runs go offline."""
+    if os.environ.get("WANDB_API_KEY"):
+        return True
+    netrc = Path(os.environ.get("NETRC", Path.home() / ".netrc"))
+    return netrc.is_file() and "api.wandb.ai" in netrc.read_text(errors="ignore")
+
+
+def make_loggers(cfg: DictConfig, group: str | None = None, name: str | None = None) -> list:
+    """Instantiate the configured loggers; wandb goes offline without credentials and is grouped by sweep."""
+    loggers = []
+    for key, conf in (cfg.get("logger") or {}).items():
+        if key == "wandb":
+            if not has_wandb_credentials():
+                os.environ.setdefault("WANDB_MODE", "offline")
+            os.environ.setdefault("WANDB_SILENT", "true")
+            Path(conf.save_dir).mkdir(parents=True, exist_ok=True)
+            loggers.append(instantiate(conf, group=group, name=name))
+        else:
+            loggers.append(instantiate(conf))
+    return loggers
+
+
+def train(cfg: DictConfig, group: str | None = None, name: str | None = None) -> dict[str, Any]:
+    """Fit (and with cfg.test, test) the configured model; returns metrics and the paths a user wants next."""
+    ckpt_path = cfg.get("ckpt_path")
+    if ckpt_path and not Path(ckpt_path).is_file():
+        raise UserError(f"ckpt_path={ckpt_path} does not exist: give the path of a .ckpt file, e.g. outputs/.../checkpoints/last.ckpt")
+    if cfg.get("seed") is not None:
+        pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    datamodule = instantiate(cfg.data)
+    model = instantiate(cfg.model)
+    callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values()]
+    loggers = make_loggers(cfg, group=group, name=name)
+    trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    try:
+        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+        if cfg.get("test"):
+            trainer.test(model, datamodule=datamodule, ckpt_path="best" if trainer.checkpoint_callback else None)
+    finally:
+        if any(type(lg).__name__ == "WandbLogger" for lg in loggers):
+            import wandb
+
+            wandb.finish()
+    checkpoint = trainer.checkpoint_callback
+    grids = [c.last_path for c in callbacks if isinstance(c, SampleGrid) and c.last_path]
+    wandb_dirs = [lg.experiment.dir for lg in loggers if type(lg).__name__ == "WandbLogger" and hasattr(lg, "_experiment") and lg._experiment]
+    return {
+        "global_step": trainer.global_step,
+        "interrupted": trainer.interrupted,
+        "metrics": {k: float(v) for k, v in trainer.callback_metrics.items()},
+        "best_checkpoint": getattr(checkpoint, "best_model_path", None) or None,
+        "last_checkpoint": str(Path(checkpoint.dirpath) / "last.ckpt") if checkpoint and checkpoint.save_last else None,
+        "sample_grid": str(grids[0]) if grids else None,
+        "wandb_dir": wandb_dirs[0] if wandb_dirs else None,
+    }
