@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
 from hydra.utils import instantiate
 from omegaconf import DictConfig
+from pytorch_lightning.callbacks import OnExceptionCheckpoint
 
 from colorgan.callbacks import SampleGrid
 from colorgan.errors import UserError
+
+
+# With OnExceptionCheckpoint present Lightning looks for an interrupted checkpoint to resume from and
+# warns when a fresh run has none; resuming in colorgan is always explicit (ckpt_path=...).
+warnings.filterwarnings("ignore", message=r".*ckpt_path=None\)` was called without a model")
+warnings.filterwarnings("ignore", message=r".*there is no last checkpoint available")
 
 
 def has_wandb_credentials() -> bool:
@@ -37,6 +45,15 @@ def make_loggers(cfg: DictConfig, group: str | None = None, name: str | None = N
     return loggers
 
 
+def last_checkpoint(trainer: pl.Trainer) -> str | None:
+    """The checkpoint to resume from: the one saved on interruption, else last.ckpt."""
+    candidates = [Path(c.ckpt_path) for c in trainer.callbacks if isinstance(c, OnExceptionCheckpoint) and trainer.interrupted]
+    checkpoint = trainer.checkpoint_callback
+    if checkpoint and checkpoint.save_last:
+        candidates.append(Path(checkpoint.dirpath) / "last.ckpt")
+    return next((str(p) for p in candidates if p.is_file()), None)
+
+
 def train(cfg: DictConfig, group: str | None = None, name: str | None = None) -> dict[str, Any]:
     """Fit (and with cfg.test, test) the configured model; returns metrics and the paths a user wants next."""
     ckpt_path = cfg.get("ckpt_path")
@@ -45,6 +62,8 @@ def train(cfg: DictConfig, group: str | None = None, name: str | None = None) ->
     if cfg.get("seed") is not None:
         pl.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = instantiate(cfg.data)
+    datamodule.prepare_data()
+    datamodule.setup("fit")  # fail fast on bad data paths, before anything is built or written
     model = instantiate(cfg.model)
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values()]
     loggers = make_loggers(cfg, group=group, name=name)
@@ -66,7 +85,7 @@ def train(cfg: DictConfig, group: str | None = None, name: str | None = None) ->
         "interrupted": trainer.interrupted,
         "metrics": {k: float(v) for k, v in trainer.callback_metrics.items()},
         "best_checkpoint": getattr(checkpoint, "best_model_path", None) or None,
-        "last_checkpoint": str(Path(checkpoint.dirpath) / "last.ckpt") if checkpoint and checkpoint.save_last else None,
+        "last_checkpoint": last_checkpoint(trainer),
         "sample_grid": str(grids[0]) if grids else None,
         "wandb_dir": wandb_dirs[0] if wandb_dirs else None,
     }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import glob
 import io
 import math
+import random
 from functools import partial
 from pathlib import Path
 from typing import Any, Sequence
@@ -18,9 +19,11 @@ from typing import Any, Sequence
 import braceexpand
 import pytorch_lightning as pl
 import torch
+import torch.nn.functional as F
 import webdataset as wds
 from PIL import Image
-from torchvision.transforms import v2
+from torchvision.io import ImageReadMode, decode_jpeg
+from torchvision.transforms.v2.functional import pil_to_tensor
 
 from colorgan.color import rgb_to_model
 from colorgan.data.bundled import ensure_bundled
@@ -49,15 +52,64 @@ def expand_urls(urls: str | Sequence[str]) -> list[str]:
     return out
 
 
-def decode_rgb(sample: dict[str, Any], draft: int) -> Image.Image:
-    """The sample's image as an RGB PIL image; JPEGs decode directly at a reduced scale when that is enough."""
+def decode_rgb(sample: dict[str, Any]) -> torch.Tensor:
+    """The sample's image as a uint8 RGB tensor (3, H, W); JPEGs go through libjpeg-turbo directly."""
     for key in IMAGE_KEYS:
         if key in sample:
-            image = Image.open(io.BytesIO(sample[key]))
-            if image.format == "JPEG":
-                image.draft("RGB", (draft, draft))
-            return image.convert("RGB")
+            data = sample[key]
+            if key in ("jpg", "jpeg"):
+                return decode_jpeg(torch.frombuffer(data, dtype=torch.uint8), mode=ImageReadMode.RGB)  # read-only use
+            return pil_to_tensor(Image.open(io.BytesIO(data)).convert("RGB"))
     raise ValueError(f"sample {sample.get('__key__')} has no image ({', '.join(IMAGE_KEYS)})")
+
+
+def crop_resize(image: torch.Tensor, top: int, left: int, height: int, width: int, size: int) -> torch.Tensor:
+    """Cut a box out of a uint8 (3, H, W) image and resize it to (3, size, size), antialiased.
+
+    Resizing uint8 channels-last tensors uses PyTorch's vectorised fast path, about twice as fast as PIL.
+    """
+    box = image[None, :, top : top + height, left : left + width].contiguous(memory_format=torch.channels_last)
+    return F.interpolate(box, size=(size, size), mode="bilinear", antialias=True)[0].contiguous()
+
+
+class RandomCropFlip:
+    """Training augmentation: random-resized crop (area fraction `scale`, aspect 3/4..4/3) and horizontal flip.
+
+    Same distribution as torchvision's RandomResizedCrop, sampled with Python's `random` (seeded per
+    DataLoader worker by PyTorch), which is cheaper per image than tensor ops.
+    """
+
+    def __init__(self, size: int, scale: Sequence[float], ratio: tuple[float, float] = (3 / 4, 4 / 3)):
+        self.size, self.scale = size, tuple(scale)
+        self.log_ratio = (math.log(ratio[0]), math.log(ratio[1]))
+
+    def box(self, height: int, width: int) -> tuple[int, int, int, int]:
+        """(top, left, height, width) of a random crop; the centre square if ten tries miss."""
+        area = height * width
+        for _ in range(10):
+            target = area * random.uniform(*self.scale)
+            aspect = math.exp(random.uniform(*self.log_ratio))
+            w, h = round(math.sqrt(target * aspect)), round(math.sqrt(target / aspect))
+            if 0 < w <= width and 0 < h <= height:
+                return random.randint(0, height - h), random.randint(0, width - w), h, w
+        side = min(height, width)
+        return (height - side) // 2, (width - side) // 2, side, side
+
+    def __call__(self, image: torch.Tensor) -> torch.Tensor:
+        out = crop_resize(image, *self.box(*image.shape[-2:]), self.size)
+        return out.flip(-1) if random.random() < 0.5 else out
+
+
+class CentreCrop:
+    """Evaluation view: the centre square of the image, resized to `size`."""
+
+    def __init__(self, size: int):
+        self.size = size
+
+    def __call__(self, image: torch.Tensor) -> torch.Tensor:
+        height, width = image.shape[-2:]
+        side = min(height, width)
+        return crop_resize(image, (height - side) // 2, (width - side) // 2, side, side, self.size)
 
 
 def _worker_seed(seed: int, rank: int) -> int:
@@ -115,24 +167,14 @@ class LabDataModule(pl.LightningDataModule):
         if not self.urls["train"] and stage in (None, "fit"):
             raise UserError(f"no training shards in {self.root}: its manifest lists none for split 'train'")
 
-    def transform(self, train: bool) -> v2.Compose:
-        """Random-resized crop + flip for training, resize + centre crop otherwise; PIL -> uint8 tensor."""
-        size = self.image_size
-        if train:
-            ops = [v2.RandomResizedCrop(size, scale=self.crop_scale, antialias=True), v2.RandomHorizontalFlip()]
-        else:
-            ops = [v2.Resize(size, antialias=True), v2.CenterCrop(size)]
-        return v2.Compose([*ops, v2.PILToTensor()])
-
     def train_dataset(self, rank: int = 0) -> wds.DataPipeline:
         """Endless stream of training batches for one rank: resampled shards, sample shuffle, augmentation."""
-        draft = math.ceil(self.image_size / math.sqrt(self.crop_scale[0]))
         return wds.DataPipeline(
             wds.ResampledShards(self.urls["train"], worker_seed=partial(_worker_seed, self.seed, rank), deterministic=True),
             wds.tarfile_to_samples(handler=wds.warn_and_continue),
             wds.shuffle(self.shuffle_buffer, initial=min(100, self.shuffle_buffer)),
-            wds.map(partial(decode_rgb, draft=draft)),
-            wds.map(self.transform(train=True)),
+            wds.map(decode_rgb),
+            wds.map(RandomCropFlip(self.image_size, self.crop_scale)),
             wds.batched(self.batch_size, collation_fn=torch.stack, partial=False),
         )
 
@@ -142,8 +184,8 @@ class LabDataModule(pl.LightningDataModule):
             wds.SimpleShardList(self.urls[split][rank::world_size]),
             wds.split_by_worker,
             wds.tarfile_to_samples(handler=wds.warn_and_continue),
-            wds.map(partial(decode_rgb, draft=self.image_size)),
-            wds.map(self.transform(train=False)),
+            wds.map(decode_rgb),
+            wds.map(CentreCrop(self.image_size)),
             wds.batched(self.val_batch_size, collation_fn=torch.stack, partial=True),
         )
 

@@ -42,7 +42,7 @@ class PrepOptions:
     val_fraction: float = 0.05
     test_fraction: float = 0.05
     image_format: str = "jpg"
-    quality: int = 95
+    quality: int = 90
     maxcount: int = 1000
 
 

@@ -78,8 +78,9 @@ class ColorizationModule(pl.LightningModule):
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         if not self.automatic_optimization:
             schedulers = self.lr_schedulers()
-            for scheduler in schedulers if isinstance(schedulers, list) else [schedulers] if schedulers else []:
+            for i, scheduler in enumerate(schedulers if isinstance(schedulers, list) else [schedulers] if schedulers else []):
                 scheduler.step()
+                self.log(f"lr/optimizer{i}", scheduler.get_last_lr()[0])
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         cls = type(self)

@@ -1,0 +1,44 @@
+"""Shared fixtures: an isolated cache and wandb folder, composed configs, and small photo folders."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hydra import compose, initialize_config_dir
+from PIL import Image
+
+from colorgan.config import config_dir
+from colorgan.data.synthetic import synthetic_scene
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_environment(tmp_path_factory):
+    """Bundled sets build into a per-session cache; wandb writes offline into a temporary folder."""
+    cache = tmp_path_factory.mktemp("cache")
+    wandb_dir = tmp_path_factory.mktemp("wandb")
+    env = {"COLORGAN_CACHE_DIR": str(cache), "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
+    env |= {k: str(wandb_dir) for k in ("WANDB_DIR", "WANDB_CACHE_DIR", "WANDB_DATA_DIR", "WANDB_CONFIG_DIR")}
+    os.environ.update(env)
+    os.environ.pop("WANDB_API_KEY", None)
+    yield
+
+
+def compose_config(output_dir: Path, *overrides: str, config_name: str = "train"):
+    """The config `colorgan-train` would run with these overrides, writing into `output_dir`."""
+    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+        return compose(config_name, overrides=[f"paths.output_dir={output_dir}", *overrides])
+
+
+def write_scenes(folder: Path, count: int, size: int = 160, seed: int = 0) -> list[Path]:
+    """Colourful synthetic photos saved as JPEG files."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    paths = []
+    for i in range(count):
+        path = folder / f"scene_{i:03d}.jpg"
+        Image.fromarray(synthetic_scene(rng, size)).save(path, quality=92)
+        paths.append(path)
+    return paths

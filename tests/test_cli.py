@@ -1,0 +1,69 @@
+"""The console scripts as a user runs them."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).parent
+TINY = ["model.generator.ngf=8", "model.discriminator.ndf=8", "data.batches_per_epoch=3"]
+
+
+def run(script: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN / script), *args], capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+def test_train_leaves_checkpoints_samples_and_an_offline_wandb_run(tmp_path):
+    out = tmp_path / "run"
+    result = run("colorgan-train", f"hydra.run.dir={out}", "trainer.max_epochs=1", *TINY, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (out / "checkpoints" / "last.ckpt").is_file()
+    assert list((out / "samples").glob("step*.png"))
+    runs = list((out / "wandb").glob("offline-run-*"))
+    assert len(runs) == 1 and list(runs[0].glob("run-*.wandb"))
+    assert "resume: colorgan-train" in result.stdout and "checkpoint:" in result.stdout
+
+
+def test_multirun_gives_one_run_per_job(tmp_path):
+    sweep = tmp_path / "sweep"
+    result = run(
+        "colorgan-train", "-m", "experiment=synthetic", "model.lambda_l1=10,100", "trainer.max_steps=4",
+        f"hydra.sweep.dir={sweep}", *TINY, cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = sorted(p for p in sweep.iterdir() if p.is_dir() and p.name.isdigit())
+    assert [j.name for j in jobs] == ["0", "1"]
+    runs = [r for job in jobs for r in (job / "wandb").glob("offline-run-*")]
+    assert len(runs) == 2 and len({r.name for r in runs}) == 2
+    lambdas = [json.loads(json.dumps(__import__("yaml").safe_load((j / ".hydra" / "config.yaml").read_text())["model"]["lambda_l1"])) for j in jobs]
+    assert lambdas == [10.0, 100.0]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["modle.lambda_l1=3"], "modle"),
+        (["model=nonexistent"], "nonexistent"),
+        (["data=shards", "data.root=/no/such/folder"], "colorgan-prep"),
+        (["data=shards"], "data.root"),
+        (["ckpt_path=/no/such.ckpt"], "does not exist"),
+    ],
+)
+def test_bad_input_is_one_line(tmp_path, args, message):
+    result = run("colorgan-train", f"hydra.run.dir={tmp_path / 'run'}", "logger=none", *args, cwd=tmp_path)
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("colorgan-train: error:") and message in lines[0], result.stderr[-2000:]
+
+
+def test_bench_data_reports_json(tmp_path):
+    from colorgan.data.bundled import ensure_bundled
+
+    root = ensure_bundled("synthetic", tmp_path / "synthetic")
+    out = tmp_path / "bench.json"
+    result = run("colorgan-bench", "data", "--root", str(root), "--size", "32", "--batches", "5", "--out", str(out), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    record = json.loads(out.read_text())
+    assert record["images"] == 5 * 32 and record["images_per_s"] > 0 and record["machine"]["cores"]

@@ -1,0 +1,55 @@
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from colorgan.data.bundled import ensure_bundled
+from colorgan.data.datamodule import LabDataModule
+from colorgan.errors import UserError
+
+
+@pytest.fixture(scope="module")
+def synthetic_root(tmp_path_factory):
+    return ensure_bundled("synthetic", tmp_path_factory.mktemp("bundled") / "synthetic")
+
+
+def test_training_epochs_have_a_fixed_number_of_batches(synthetic_root):
+    dm = LabDataModule(root=str(synthetic_root), image_size=32, batch_size=8, num_workers=0, batches_per_epoch=7)
+    dm.setup("fit")
+    loader = dm.train_dataloader()
+    for _ in range(2):
+        batches = list(loader)
+        assert len(batches) == 7 and all(b.shape == (8, 3, 32, 32) and b.dtype == torch.uint8 for b in batches)
+
+
+def test_validation_is_one_exact_pass(synthetic_root):
+    manifest = json.loads((synthetic_root / "manifest.json").read_text())
+    dm = LabDataModule(root=str(synthetic_root), image_size=32, batch_size=16, num_workers=2)
+    dm.setup("validate")
+    seen = torch.cat(list(dm.val_dataloader()))
+    assert len(seen) == manifest["splits"]["val"]
+    assert len(torch.unique(seen.flatten(1), dim=0)) == len(seen)  # no image twice
+
+
+def test_batches_become_lab_on_the_device(synthetic_root):
+    dm = LabDataModule(root=str(synthetic_root), image_size=32, batch_size=4, num_workers=0)
+    dm.setup("fit")
+    L, ab = dm.on_after_batch_transfer(next(iter(dm.train_dataloader())), 0)
+    assert L.shape == (4, 1, 32, 32) and ab.shape == (4, 2, 32, 32)
+    assert L.min() >= -1 and L.max() <= 1 and ab.abs().max() > 0.1
+
+
+def test_brace_patterns_globs_and_pipe_urls(synthetic_root):
+    first = synthetic_root / "train-000000.tar"
+    for urls in (str(synthetic_root / "train-{000000..000003}.tar"), str(synthetic_root / "train-*.tar"), f"pipe:cat {first}"):
+        dm = LabDataModule(train_urls=urls, image_size=32, batch_size=4, num_workers=0, batches_per_epoch=2)
+        dm.setup("fit")
+        assert len(list(dm.train_dataloader())) == 2
+
+
+def test_missing_data_is_a_user_error(tmp_path):
+    with pytest.raises(UserError, match="does not exist"):
+        LabDataModule(train_urls=str(tmp_path / "nothing-{0..3}.tar")).setup("fit")
+    with pytest.raises(UserError, match="colorgan-prep"):
+        LabDataModule(root=str(tmp_path)).setup("fit")

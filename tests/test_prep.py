@@ -1,0 +1,74 @@
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from colorgan.data.prep import PrepOptions, prepare
+from colorgan.errors import UserError
+from conftest import write_scenes
+
+
+@pytest.fixture(scope="module")
+def messy_folder(tmp_path_factory):
+    """40 good photos plus one broken, grey, sepia, tiny and duplicate file each."""
+    root = tmp_path_factory.mktemp("photos")
+    good = write_scenes(root / "good", 40)
+    Image.open(good[0]).convert("L").convert("RGB").save(root / "grey.jpg")
+    grey = np.asarray(Image.open(good[1]).convert("L"), dtype=np.float32) / 255
+    sepia = np.stack([grey, grey * 0.85, grey * 0.65], -1)
+    Image.fromarray(np.round(sepia * 255).astype(np.uint8)).save(root / "sepia.jpg", quality=92)
+    Image.open(good[2]).resize((60, 50)).save(root / "tiny.png")
+    (root / "broken.jpg").write_bytes(b"\xff\xd8 this is not really a jpeg")
+    shutil.copy(good[3], root / "good" / "copy_of_3.jpg")
+    return root
+
+
+def test_manifest_counts_and_reasons(messy_folder, tmp_path):
+    manifest = prepare([str(messy_folder)], tmp_path, PrepOptions(size=128, maxcount=16), workers=2, progress=False)
+    assert manifest["inputs"] == 45
+    assert manifest["rejected"] == {"duplicate": 1, "near_grey": 1, "one_hue": 1, "too_small": 1, "undecodable": 1}
+    reasons = {r["source"]: r["reason"] for r in manifest["rejects"]}
+    assert reasons["grey.jpg"] == "near_grey" and reasons["sepia.jpg"] == "one_hue"
+    assert reasons["tiny.png"] == "too_small" and reasons["broken.jpg"] == "undecodable"
+    assert manifest["kept"] == 40 == sum(manifest["splits"].values())
+    on_disk = json.loads((tmp_path / "manifest.json").read_text())
+    assert on_disk == manifest
+    for shard in manifest["shards"]:
+        assert (tmp_path / shard["name"]).stat().st_size == shard["bytes"]
+
+
+def test_second_run_gives_identical_shards(messy_folder, tmp_path):
+    opts = PrepOptions(size=128, maxcount=16)
+    first = prepare([str(messy_folder)], tmp_path / "a", opts, workers=2, progress=False)
+    second = prepare([str(messy_folder)], tmp_path / "b", opts, workers=1, progress=False)
+    assert [s["sha256"] for s in first["shards"]] == [s["sha256"] for s in second["shards"]]
+    for shard in first["shards"]:
+        assert (tmp_path / "a" / shard["name"]).read_bytes() == (tmp_path / "b" / shard["name"]).read_bytes()
+
+
+def test_interrupted_run_is_finished_by_rerunning(messy_folder, tmp_path):
+    (tmp_path / "train-000000.tar.partial").write_bytes(b"half a shard")
+    manifest = prepare([str(messy_folder / "good")], tmp_path, PrepOptions(size=128), workers=1, progress=False)
+    assert not list(tmp_path.glob("*.partial"))
+    assert {p.name for p in tmp_path.glob("*.tar")} == {s["name"] for s in manifest["shards"]}
+
+
+def test_globs_and_list_files(messy_folder, tmp_path):
+    listing = tmp_path / "list.txt"
+    listing.write_text("\n".join(f"good/scene_{i:03d}.jpg" for i in range(5)))
+    shutil.copy(listing, messy_folder / "list.txt")
+    manifest = prepare([str(messy_folder / "list.txt"), str(messy_folder / "good" / "scene_01*.jpg")], tmp_path / "out", PrepOptions(size=128), progress=False)
+    assert manifest["inputs"] == 15 and manifest["kept"] == 15
+
+
+def test_bad_sources_are_one_line_errors(tmp_path):
+    with pytest.raises(UserError, match="no such file"):
+        prepare([str(tmp_path / "missing")], tmp_path / "out", progress=False)
+    (tmp_path / "empty").mkdir()
+    result = subprocess.run([sys.executable, "-m", "colorgan.cli.prep", str(tmp_path / "empty"), "--out", str(tmp_path / "o")], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "no images found" in result.stderr

@@ -1,0 +1,68 @@
+import json
+
+import pytest
+import pytorch_lightning as pl
+import torch
+
+from colorgan.data.prep import PrepOptions, prepare
+from colorgan.errors import UserError
+from colorgan.train import train
+from conftest import compose_config, write_scenes
+
+
+class BatchCounter(pl.Callback):
+    """Counts the training batches a run really executes, and the step it started at."""
+
+    batches = 0
+    first_step = None
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if BatchCounter.first_step is None:
+            BatchCounter.first_step = trainer.global_step
+        BatchCounter.batches += 1
+
+
+COUNTER = "+callbacks.counter._target_=test_train.BatchCounter"
+
+
+def test_pix2pix_learns_synthetic_colours(tmp_path):
+    cfg = compose_config(tmp_path, "experiment=synthetic", "logger=none", "trainer.max_epochs=4")
+    result = train(cfg)
+    metrics = result["metrics"]
+    assert metrics["val/de2000"] <= 0.7 * metrics["val_grey/de2000"], metrics
+    assert metrics["val/de2000_gain"] >= 0.3
+    checkpoint = torch.load(result["best_checkpoint"], weights_only=False)
+    assert checkpoint["colorgan"]["target"] == "colorgan.models.pix2pix.Pix2Pix"
+    assert checkpoint["hyper_parameters"]["generator"]["_target_"] == "colorgan.nets.UNetGenerator"
+
+
+def test_stopped_run_resumes_at_the_same_global_step(tmp_path):
+    common = ["experiment=synthetic", "logger=none", "model.generator.ngf=8", "model.discriminator.ndf=8", "data.batches_per_epoch=5", COUNTER]
+    first = train(compose_config(tmp_path / "a", *common, "trainer.max_steps=6"))  # stops mid-epoch: 3 batches, 2 steps each
+    assert first["global_step"] == 6
+    saved = torch.load(first["last_checkpoint"], weights_only=False)
+    assert saved["global_step"] == 6
+    BatchCounter.batches, BatchCounter.first_step = 0, None
+    second = train(compose_config(tmp_path / "b", *common, "trainer.max_steps=20", f"ckpt_path={first['last_checkpoint']}"))
+    assert BatchCounter.first_step == 6 and BatchCounter.batches == 7
+    assert second["global_step"] == 20
+
+
+def test_trains_on_prepared_shards(tmp_path):
+    write_scenes(tmp_path / "photos", 48, size=96)
+    manifest = prepare([str(tmp_path / "photos")], tmp_path / "shards", PrepOptions(size=64, val_fraction=0.2, test_fraction=0.0), progress=False)
+    assert manifest["splits"]["val"] > 0
+    cfg = compose_config(
+        tmp_path / "run", "data=shards", f"data.root={tmp_path / 'shards'}", "data.image_size=32", "data.num_workers=1",
+        "data.batches_per_epoch=4", "data.batch_size=8", "model.generator.ngf=8", "model.discriminator.ndf=8",
+        "trainer.max_epochs=1", "logger=csv", "test=false",
+    )
+    result = train(cfg)
+    assert result["global_step"] == 8 and "val/de2000" in result["metrics"]
+    metrics_csv = next((tmp_path / "run" / "csv").rglob("metrics.csv")).read_text()
+    assert "val/de2000" in metrics_csv and "val_grey/de2000" in metrics_csv
+
+
+def test_missing_checkpoint_is_a_user_error(tmp_path):
+    with pytest.raises(UserError, match="does not exist"):
+        train(compose_config(tmp_path, "logger=none", f"ckpt_path={tmp_path / 'nope.ckpt'}"))
