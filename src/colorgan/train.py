@@ -79,7 +79,7 @@ def train(cfg: DictConfig, group: str | None = None, name: str | None = None) ->
             wandb.finish()
     checkpoint = trainer.checkpoint_callback
     grids = [c.last_path for c in callbacks if isinstance(c, SampleGrid) and c.last_path]
-    wandb_dirs = [lg.experiment.dir for lg in loggers if type(lg).__name__ == "WandbLogger" and hasattr(lg, "_experiment") and lg._experiment]
+    wandb_dirs = [str(Path(lg.experiment.dir).parent) for lg in loggers if type(lg).__name__ == "WandbLogger" and hasattr(lg, "_experiment") and lg._experiment]
     return {
         "global_step": trainer.global_step,
         "interrupted": trainer.interrupted,

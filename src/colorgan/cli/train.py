@@ -36,7 +36,7 @@ def check_overrides(config_name: str, args: list[str]) -> str | None:
     return None
 
 
-def summary(result: dict, resume_hint: str) -> str:
+def summary(result: dict, resume_args: list[str]) -> str:
     """What a user wants to see at the end of a run: where things are and what to try next."""
     lines = [f"global step {result['global_step']}"]
     metrics = result["metrics"]
@@ -46,7 +46,7 @@ def summary(result: dict, resume_hint: str) -> str:
         if result.get(key):
             lines.append(f"{label}: {result[key]}")
     if result.get("last_checkpoint"):
-        lines.append(f"resume: colorgan-train {resume_hint} ckpt_path={result['last_checkpoint']}")
+        lines.append(" ".join(["resume: colorgan-train", *resume_args, f"ckpt_path={result['last_checkpoint']}"]))
     lines.append("next: colorgan-train experiment=synthetic model=pix2pix   |   colorgan-train -m model.lambda_l1=10,100")
     return "\n".join(lines)
 
@@ -61,7 +61,7 @@ def _app(cfg: DictConfig) -> float | None:
     name = f"{hydra_cfg.job.num}:{hydra_cfg.job.override_dirname}" if multirun else None
     with report_user_errors(PROG):
         result = train(cfg, group=group, name=name)
-    print(summary(result, " ".join(hydra_cfg.overrides.task)))
+    print(summary(result, [o for o in hydra_cfg.overrides.task if not o.startswith("ckpt_path=")]))
     return result["metrics"].get("val/de2000")
 
 

@@ -58,7 +58,7 @@ def decode_rgb(sample: dict[str, Any]) -> torch.Tensor:
         if key in sample:
             data = sample[key]
             if key in ("jpg", "jpeg"):
-                return decode_jpeg(torch.frombuffer(data, dtype=torch.uint8), mode=ImageReadMode.RGB)  # read-only use
+                return decode_jpeg(torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=ImageReadMode.RGB)
             return pil_to_tensor(Image.open(io.BytesIO(data)).convert("RGB"))
     raise ValueError(f"sample {sample.get('__key__')} has no image ({', '.join(IMAGE_KEYS)})")
 
