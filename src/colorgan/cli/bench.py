@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytorch_lightning as pl
 import torch
 
 from colorgan.cli.errors import report_user_errors
@@ -58,6 +59,67 @@ def bench_data(args: argparse.Namespace) -> dict:
     }
 
 
+class _Clock(pl.Callback):
+    """Wall time of the training batches after the warm-up ones."""
+
+    def __init__(self, warmup: int):
+        self.warmup, self.start, self.end = warmup, None, None
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if batch_idx == self.warmup:
+            _synchronize(pl_module.device)
+            self.start = time.perf_counter()
+
+    def on_train_end(self, trainer, pl_module):
+        _synchronize(pl_module.device)
+        self.end = time.perf_counter()
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def bench_train(args: argparse.Namespace) -> dict:
+    """Training images/s and peak memory of a configured model through Lightning, on fixed random batches."""
+    from hydra import compose, initialize_config_dir
+    from hydra.utils import instantiate
+
+    from colorgan.callbacks import peak_memory_mb
+    from colorgan.config import config_dir
+
+    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+        cfg = compose("train", overrides=["paths.output_dir=.", *args.overrides])
+    size, batch = cfg.data.image_size, cfg.data.batch_size
+    baseline_mb = peak_memory_mb(torch.device("cpu"))
+    model = instantiate(cfg.model)
+    L = torch.rand(batch, 1, size, size) * 2 - 1
+    ab = (torch.rand(batch, 2, size, size) - 0.5) * 0.6
+    loader = torch.utils.data.DataLoader([(L[0], ab[0])] * (batch * (args.warmup + args.steps)), batch_size=batch)
+    clock = _Clock(args.warmup)
+    trainer = instantiate(
+        cfg.trainer, max_epochs=1, max_steps=-1, logger=False, callbacks=[clock], enable_checkpointing=False,
+        enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0, default_root_dir=None,
+    )
+    trainer.fit(model, loader)
+    elapsed = clock.end - clock.start
+    params = sum(p.numel() for p in model.parameters())
+    device = next(model.parameters()).device
+    figures = {
+        "model": cfg.model._target_.rsplit(".", 1)[-1],
+        "image_size": size,
+        "batch_size": batch,
+        "precision": str(cfg.trainer.precision),
+        "parameters_m": round(params / 1e6, 2),
+        "images_per_s": round(args.steps * batch / elapsed, 2),
+        "seconds_per_batch": round(elapsed / args.steps, 4),
+        "peak_memory_mb": round(peak_memory_mb(device), 1),
+    }
+    if device.type == "cpu":
+        figures["peak_memory_above_start_mb"] = round(figures["peak_memory_mb"] - baseline_mb, 1)
+    return figures
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog=PROG, description=__doc__)
     sub = p.add_subparsers(dest="what", required=True)
@@ -70,7 +132,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     data.add_argument("--workers", type=int, default=0, help="0 measures one process, the main one")
     data.add_argument("--batches", type=int, default=50)
     data.add_argument("--warmup", type=int, default=5)
-    for sp in (data,):
+    train = sub.add_parser("train", help="training images/s and peak memory of a model (Hydra overrides pick it)")
+    train.add_argument("--steps", type=int, default=10, help="timed batches")
+    train.add_argument("--warmup", type=int, default=2)
+    train.add_argument("overrides", nargs="*", help="Hydra overrides as for colorgan-train, e.g. model=egan data.image_size=64")
+    for sp in (data, train):
         sp.add_argument("--out", help="also write the JSON here (atomically)")
     return p.parse_args(argv)
 
@@ -79,7 +145,7 @@ def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
     args = parse_args(argv)
     with report_user_errors(PROG):
-        figures = {"data": bench_data}[args.what](args)
+        figures = {"data": bench_data, "train": bench_train}[args.what](args)
     record = {"bench": args.what, "command": " ".join([PROG, *(argv if argv is not None else sys.argv[1:])]), "machine": machine(), **figures}
     text = json.dumps(record, indent=2)
     print(text)
