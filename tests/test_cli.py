@@ -67,3 +67,15 @@ def test_bench_data_reports_json(tmp_path):
     assert result.returncode == 0, result.stderr
     record = json.loads(out.read_text())
     assert record["images"] == 5 * 32 and record["images_per_s"] > 0 and record["machine"]["cores"]
+
+
+def test_sweep_over_models(tmp_path):
+    sweep = tmp_path / "sweep"
+    result = run(
+        "colorgan-train", "-m", "experiment=synthetic", "model=pix2pix,egan", "trainer.max_epochs=1", "logger=csv",
+        f"hydra.sweep.dir={sweep}", *TINY, cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (sweep / "0" / "checkpoints" / "last.ckpt").is_file() and (sweep / "1" / "checkpoints" / "last.ckpt").is_file()
+    egan_log = next((sweep / "1" / "csv").rglob("metrics.csv")).read_text()
+    assert "egan/share/heuristic" in egan_log and "egan/share/heuristic" not in next((sweep / "0" / "csv").rglob("metrics.csv")).read_text()

@@ -36,8 +36,11 @@ class PixelCritic(nn.Module):
         return self.conv(torch.cat([L, ab], 1))
 
 
-def tiny_egan(**kwargs) -> EGAN:
-    return EGAN({"_target_": "test_egan.ConstantAB"}, {"_target_": "test_egan.PixelCritic"}, **kwargs)
+DROPOUT_UNET = {"_target_": "colorgan.nets.UNetGenerator", "image_size": 16, "ngf": 4, "dropout": 0.5}
+
+
+def tiny_egan(generator=None, **kwargs) -> EGAN:
+    return EGAN(generator or {"_target_": "test_egan.ConstantAB"}, {"_target_": "test_egan.PixelCritic"}, **kwargs)
 
 
 def test_mutation_losses_match_their_formulas():
@@ -99,9 +102,10 @@ class Record(pl.Callback):
         self.rounds.append((list(pl_module.last_children), pl_module.winner))
 
 
-def evolve_for(model: EGAN, steps: int) -> list:
+def evolve_for(model: EGAN, steps: int, size: int = 4) -> list:
     record = Record()
-    data = torch.utils.data.DataLoader([(torch.rand(1, 4, 4) * 2 - 1, torch.rand(2, 4, 4) - 0.5) for _ in range(8 * steps)], batch_size=8)
+    samples = [(torch.rand(1, size, size) * 2 - 1, torch.rand(2, size, size) - 0.5) for _ in range(8 * steps)]
+    data = torch.utils.data.DataLoader(samples, batch_size=8)
     trainer = pl.Trainer(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, callbacks=[record])
     trainer.fit(model, data)
     return record.rounds
@@ -115,7 +119,7 @@ def test_the_fittest_child_is_kept():
 def test_random_selection_ignores_fitness(monkeypatch):
     favoured = {"minimax": 0.1, "heuristic": 0.9, "least_squares": 0.2}
     scores = iter(favoured[m] for _ in range(100) for m in favoured)
-    monkeypatch.setattr(EGAN, "fitness", lambda self, L, ab: (torch.tensor(next(scores)), torch.tensor(0.0)))
+    monkeypatch.setattr(EGAN, "fitness", lambda self, L, ab, real_grads=None: (torch.tensor(next(scores)), torch.tensor(0.0)))
     by_fitness = {c[w].mutation for c, w in evolve_for(tiny_egan(), 12)}
     assert by_fitness == {"heuristic"}
     scores = iter(favoured[m] for _ in range(100) for m in favoured)
@@ -136,3 +140,19 @@ def test_egan_learns_synthetic_colours(tmp_path):
     assert metrics["val/de2000"] <= 0.7 * metrics["val_grey/de2000"], metrics
     shares = [metrics[f"egan/share/{m}"] for m in ("minimax", "heuristic", "least_squares")]
     assert sum(shares) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("generator", [None, DROPOUT_UNET], ids=["constant", "unet_with_dropout"])
+def test_recompute_reproduces_the_snapshot_winner(generator):
+    torch.manual_seed(0)
+    by_snapshot = tiny_egan(generator)
+    by_recompute = tiny_egan(generator, keep="recompute")
+    by_recompute.load_state_dict(by_snapshot.state_dict())
+    size = 16 if generator else 4
+    torch.manual_seed(1)
+    first = evolve_for(by_snapshot, 4, size)
+    torch.manual_seed(1)
+    second = evolve_for(by_recompute, 4, size)
+    assert [w for _, w in first] == [w for _, w in second]
+    assert all(torch.equal(a, b) for a, b in zip(by_snapshot.generator.state_dict().values(), by_recompute.generator.state_dict().values()))
+    assert len(by_recompute._parents) == 1 and not by_recompute._spare

@@ -20,7 +20,7 @@ from colorgan.data.prep import centre_square, encode
 from colorgan.data.shards import MANIFEST, ShardWriter, write_json_atomic
 from colorgan.data.synthetic import synthetic_scene
 
-VERSION = 1
+VERSION = 2  # bump when the sets change: the cache folder name carries it
 SAMPLE_PHOTOS = {
     "astronaut.png": "train",
     "rocket.jpg": "train",
@@ -56,7 +56,7 @@ def _write_samples(out: Path) -> list[dict]:
     import skimage.data
 
     photo_dir = Path(skimage.data.__file__).parent
-    writers = {split: ShardWriter(out, split) for split in ("train", "val")}
+    writers = {split: ShardWriter(out, split, maxcount=8) for split in ("train", "val")}  # >= 2 shards per split for DDP
     for name, split in SAMPLE_PHOTOS.items():
         photo = Image.open(photo_dir / name).convert("RGB")
         for i, tile in enumerate(_tiles(photo)):
@@ -70,7 +70,7 @@ def _write_synthetic(out: Path) -> list[dict]:
     records = []
     for seed, (split, count) in enumerate(SYNTHETIC_COUNTS.items()):
         rng = np.random.default_rng(seed)
-        writer = ShardWriter(out, split, maxcount=500)
+        writer = ShardWriter(out, split, maxcount=100)
         for i in range(count):
             meta = {"source": "synthetic", "split": split}
             writer.write(f"scene_{split}_{i:06d}", {"png": _png(synthetic_scene(rng)), "json": json.dumps(meta).encode()})

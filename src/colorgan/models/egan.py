@@ -4,14 +4,15 @@ Each iteration, every parent generator is restored in place (weights and Adam st
 step under each mutation of the generator objective (minimax, heuristic, least-squares, each plus
 lambda * L1). Children are scored by fitness F = F_q + gamma * F_d on an evaluation batch, with
 F_q = E[D(G(L))] and F_d = -log ||grad_D of the discriminator loss||, computed in micro-batches
-without a double-backward graph. The best mu children become the parents; then the discriminator
-takes n_d steps. Snapshots are reused buffers, so memory grows by 2 * mu copies of G and its Adam
-state rather than one per child.
+without a double-backward graph (the real half of that gradient is shared by all children). The
+best mu children become the parents; then the discriminator takes n_d steps. Snapshots are reused
+buffers, so memory grows by 2 * mu copies of G and its Adam state, not one per child.
 """
 
 from __future__ import annotations
 
 import heapq
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -21,6 +22,17 @@ import torch.nn.functional as F
 from colorgan.losses import MUTATIONS, gan_loss
 from colorgan.models.pix2pix import Pix2Pix
 from colorgan.models.snapshot import Snapshot
+
+
+def rng_state() -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """The CPU and CUDA random states, so that a generator step can be replayed exactly."""
+    return torch.random.get_rng_state(), torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
+
+
+def set_rng_state(state: tuple[torch.Tensor, list[torch.Tensor]]) -> None:
+    torch.random.set_rng_state(state[0])
+    if state[1]:
+        torch.cuda.set_rng_state_all(state[1])
 
 
 @dataclass
@@ -40,6 +52,10 @@ class EGAN(Pix2Pix):
     selection: "fitness" keeps the fittest mu children; "random" keeps mu random ones (an ablation).
     eval_size: samples of the batch used to score children (None: the whole batch), scored in
     micro-batches of `micro_batch`.
+    keep: "snapshot" copies the fittest child as it appears (two copies of G + Adam state in
+    memory); "recompute" (mu=1) keeps only the parent and replays the winning step from it with
+    the same random numbers: one copy less, one extra generator step when the winner is not the
+    last child.
     """
 
     def __init__(
@@ -57,6 +73,7 @@ class EGAN(Pix2Pix):
         eval_size: int | None = None,
         micro_batch: int = 8,
         selection: str = "fitness",
+        keep: str = "snapshot",
     ):
         super().__init__(generator, discriminator, lambda_l1, lr, betas, decay_start)
         unknown = set(mutations) - set(MUTATIONS)
@@ -66,6 +83,8 @@ class EGAN(Pix2Pix):
             raise ValueError(f"selection must be 'fitness' or 'random', not {selection!r}")
         if mu < 1:
             raise ValueError("mu must be at least 1")
+        if keep not in ("snapshot", "recompute") or (keep == "recompute" and mu != 1):
+            raise ValueError("keep must be 'snapshot', or 'recompute' with mu=1")
         self.mutations = list(mutations)
         self.register_buffer("wins", torch.zeros(len(self.mutations), dtype=torch.long))
         self._parents: list[Snapshot] = []
@@ -73,47 +92,60 @@ class EGAN(Pix2Pix):
 
     # -- fitness --------------------------------------------------------------------------------
 
-    def discriminator_loss_sum(self, L: torch.Tensor, ab: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        """-log D(real) - log(1 - D(fake)), averaged over patches and summed over samples."""
-        real = self.discriminator(L, ab)
-        fake = self.discriminator(L, fake)
-        per_sample = F.binary_cross_entropy_with_logits(real, torch.ones_like(real), reduction="none").flatten(1).mean(1)
-        per_sample = per_sample + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake), reduction="none").flatten(1).mean(1)
-        return per_sample.sum()
+    def _discriminator_gradients(self, L: torch.Tensor, ab: torch.Tensor, real: bool) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """Gradient over D's parameters of -log D(x) (real) or -log(1 - D(x)) (fake), averaged over
+        samples and patches, and E[D(x)]; accumulated over micro-batches with no double-backward graph."""
+        n, step = L.shape[0], self.hparams.micro_batch
+        params = [p for p in self.discriminator.parameters() if p.requires_grad]
+        grads = [torch.zeros_like(p) for p in params]
+        mean_d = torch.zeros((), device=L.device)
+        for start in range(0, n, step):
+            with torch.enable_grad():
+                logits = self.discriminator(L[start : start + step], ab[start : start + step])
+                target = torch.full_like(logits, float(real))
+                loss = F.binary_cross_entropy_with_logits(logits, target, reduction="none").flatten(1).mean(1).sum() / n
+                for acc, g in zip(grads, torch.autograd.grad(loss, params)):
+                    acc += g
+            mean_d += torch.sigmoid(logits.detach()).flatten(1).mean(1).sum() / n
+        return grads, mean_d
 
-    def fitness(self, L: torch.Tensor, ab: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(F_q, F_d) of the current generator on (L, ab), in micro-batches, both networks in eval mode."""
-        n = L.shape[0]
-        d_params = [p for p in self.discriminator.parameters() if p.requires_grad]
-        grads = [torch.zeros_like(p) for p in d_params]
-        quality = torch.zeros((), device=L.device)
-        g_mode, d_mode = self.generator.training, self.discriminator.training
+    @contextmanager
+    def _evaluating(self):
+        modes = self.generator.training, self.discriminator.training
         self.generator.eval()
         self.discriminator.eval()
         try:
-            for start in range(0, n, self.hparams.micro_batch):
-                l_mb, ab_mb = L[start : start + self.hparams.micro_batch], ab[start : start + self.hparams.micro_batch]
-                with torch.no_grad():
-                    fake = self.generator(l_mb)
-                with torch.enable_grad():
-                    loss = self.discriminator_loss_sum(l_mb, ab_mb, fake) / n
-                    for acc, g in zip(grads, torch.autograd.grad(loss, d_params)):
-                        acc += g
-                with torch.no_grad():
-                    quality += torch.sigmoid(self.discriminator(l_mb, fake)).flatten(1).mean(1).sum() / n
+            yield
         finally:
-            self.generator.train(g_mode)
-            self.discriminator.train(d_mode)
-        norm = torch.sqrt(sum(g.pow(2).sum() for g in grads))
+            self.generator.train(modes[0])
+            self.discriminator.train(modes[1])
+
+    def fitness(self, L: torch.Tensor, ab: torch.Tensor, real_grads: list[torch.Tensor] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(F_q, F_d) of the current generator on (L, ab), both networks in eval mode.
+
+        F_q = E[D(G(L))]; F_d = -log ||grad_D (-log D(real) - log(1 - D(G(L))))||. The real half of the
+        gradient does not depend on the generator, so `real_grads` lets all children share it.
+        """
+        with self._evaluating():
+            if real_grads is None:
+                real_grads, _ = self._discriminator_gradients(L, ab, real=True)
+            with torch.no_grad():
+                fake = torch.cat([self.generator(chunk) for chunk in L.split(self.hparams.micro_batch)])
+            fake_grads, quality = self._discriminator_gradients(L, fake, real=False)
+        norm = torch.sqrt(sum((r + f).pow(2).sum() for r, f in zip(real_grads, fake_grads)))
         return quality, -torch.log(norm)
 
     # -- evolution ------------------------------------------------------------------------------
 
-    def _snapshot(self) -> Snapshot:
-        return (self._spare.pop() if self._spare else Snapshot()).capture(self.generator, self.optimizers()[0].optimizer)
+    def _capture(self, into: Snapshot | None = None) -> Snapshot:
+        target = into or (self._spare.pop() if self._spare else Snapshot())
+        return target.capture(self.generator, self.optimizers()[0].optimizer)
 
     def _restore(self, snapshot: Snapshot) -> None:
         snapshot.restore(self.generator, self.optimizers()[0].optimizer)
+
+    def on_train_start(self) -> None:
+        self._parents, self._spare = [], []  # parents are taken from the live generator on the first step
 
     def mutate(self, L: torch.Tensor, ab: torch.Tensor, mutation: str) -> None:
         """One generator step under `mutation` + lambda * L1."""
@@ -131,37 +163,59 @@ class EGAN(Pix2Pix):
         return set(torch.randperm(n_children, generator=generator)[: self.hparams.mu].tolist())
 
     def evolve(self, L: torch.Tensor, ab: torch.Tensor) -> list[Child]:
-        """Run every (parent, mutation) child, keep the best mu as the next parents; returns all children."""
+        """Run every (parent, mutation) child, keep the best mu as the next parents; returns all children.
+
+        Copies are made only when needed: the live generator already equals the first parent, a
+        child is captured only when it enters the kept set (into the buffer of the one it evicts),
+        and the winner is restored only if it is not the live generator already.
+        """
         hp = self.hparams
-        if len(self._parents) != hp.mu or hp.mu == 1:
-            self._spare += self._parents
-            self._parents = [self._snapshot() for _ in range(hp.mu)]
+        if not self._parents:
+            self._parents = [self._capture() for _ in range(hp.mu)]
         n_eval = hp.eval_size or L.shape[0]
-        children: list[Child] = []
+        with self._evaluating():
+            real_grads, _ = self._discriminator_gradients(L[:n_eval], ab[:n_eval], real=True)
         random_pick = self._chosen_at_random(len(self._parents) * len(self.mutations)) if hp.selection == "random" else None
-        kept: list[tuple[float, int, Snapshot]] = []  # min-heap of (fitness, child index, snapshot)
+        recompute = hp.keep == "recompute"
+        children: list[Child] = []
+        kept: list[tuple[float, int, Any]] = []  # min-heap of (fitness, child index, snapshot or recipe)
+        live: tuple[str, int] = ("parent", 0)
         for p, parent in enumerate(self._parents):
             for mutation in self.mutations:
-                self._restore(parent)
+                if live != ("parent", p):
+                    self._restore(parent)
+                recipe = (p, mutation, rng_state()) if recompute else None
                 self.mutate(L, ab, mutation)
-                quality, diversity = self.fitness(L[:n_eval], ab[:n_eval])
+                index = len(children)
+                live = ("child", index)
+                quality, diversity = self.fitness(L[:n_eval], ab[:n_eval], real_grads)
                 scores = self.trainer.strategy.reduce(torch.stack([quality, diversity]), reduce_op="mean")
                 child = Child(p, mutation, float(scores[0]), float(scores[1]), float(scores[0] + hp.gamma * scores[1]))
-                index = len(children)
                 children.append(child)
                 if random_pick is not None:
                     if index in random_pick:
-                        kept.append((child.fitness, index, self._snapshot()))
+                        kept.append((child.fitness, index, recipe or self._capture()))
                 elif len(kept) < hp.mu:
-                    heapq.heappush(kept, (child.fitness, index, self._snapshot()))
+                    heapq.heappush(kept, (child.fitness, index, recipe or self._capture()))
                 elif child.fitness > kept[0][0]:
-                    _, _, evicted = heapq.heapreplace(kept, (child.fitness, index, self._snapshot()))
-                    self._spare.append(evicted)
+                    _, _, evicted = heapq.heappop(kept)
+                    heapq.heappush(kept, (child.fitness, index, recipe or self._capture(into=evicted)))
         kept.sort(key=lambda item: (-item[0], item[1]))
-        self._spare += self._parents
-        self._parents = [snapshot for _, _, snapshot in kept]
-        self._restore(self._parents[0])
         self.winner = kept[0][1]
+        if recompute:  # mu == 1: redo the winning step from its parent with the same random numbers
+            p, mutation, rng = kept[0][2]
+            if live != ("child", self.winner):
+                after = rng_state()
+                self._restore(self._parents[p])
+                set_rng_state(rng)
+                self.mutate(L, ab, mutation)
+                set_rng_state(after)  # the replay leaves the random stream as the snapshot mode would
+            self._capture(into=self._parents[0])
+        else:
+            self._spare += self._parents
+            self._parents = [snapshot for _, _, snapshot in kept]
+            if live != ("child", self.winner):
+                self._restore(self._parents[0])
         self.last_children = children
         return children
 
