@@ -72,7 +72,7 @@ def test_bench_data_reports_json(tmp_path):
 def test_sweep_over_models(tmp_path):
     sweep = tmp_path / "sweep"
     result = run(
-        "colorgan-train", "-m", "experiment=synthetic", "model=pix2pix,egan", "trainer.max_epochs=1", "logger=csv",
+        "colorgan-train", "-m", "experiment=synthetic", "model=pix2pix,egan", "trainer.max_epochs=1", "trainer.log_every_n_steps=1", "logger=csv",
         f"hydra.sweep.dir={sweep}", *TINY, cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-3000:]
