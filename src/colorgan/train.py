@@ -82,6 +82,7 @@ def train(cfg: DictConfig, group: str | None = None, name: str | None = None) ->
     wandb_dirs = [str(Path(lg.experiment.dir).parent) for lg in loggers if type(lg).__name__ == "WandbLogger" and hasattr(lg, "_experiment") and lg._experiment]
     return {
         "global_step": trainer.global_step,
+        "is_global_zero": trainer.is_global_zero,
         "interrupted": trainer.interrupted,
         "metrics": {k: float(v) for k, v in trainer.callback_metrics.items()},
         "best_checkpoint": getattr(checkpoint, "best_model_path", None) or None,

@@ -61,7 +61,8 @@ def _app(cfg: DictConfig) -> float | None:
     name = f"{hydra_cfg.job.num}:{hydra_cfg.job.override_dirname}" if multirun else None
     with report_user_errors(PROG):
         result = train(cfg, group=group, name=name)
-    print(summary(result, [o for o in hydra_cfg.overrides.task if not o.startswith("ckpt_path=")]))
+    if result["is_global_zero"]:
+        print(summary(result, [o for o in hydra_cfg.overrides.task if not o.startswith("ckpt_path=")]))
     return result["metrics"].get("val/de2000")
 
 

@@ -55,7 +55,7 @@ class ColorizationModule(pl.LightningModule):
         logged = {f"{stage}/{k}": v for k, v in values.items()}
         logged |= {f"{stage}_grey/{k}": v for k, v in grey_values.items()}
         logged[f"{stage}/de2000_gain"] = 1 - values["de2000"] / grey_values["de2000"].clamp(min=1e-8)
-        self.log_dict(logged, sync_dist=False)  # the metrics already reduce across ranks
+        self.log_dict(logged, sync_dist=True)  # equal on every rank already (the metrics reduce); keeps Lightning quiet
         ours.reset()
         grey.reset()
 
