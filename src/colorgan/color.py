@@ -48,6 +48,31 @@ def model_to_rgb(L: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
     return lab_to_rgb(lab)
 
 
+def fit_to_gamut(L: torch.Tensor, ab: torch.Tensor, steps: int = 14) -> torch.Tensor:
+    """Scale down the chroma of pixels whose (L, ab) lies outside sRGB until it fits.
+
+    Clipping RGB instead would change lightness; this keeps L and hue exactly and reduces only
+    chroma (bisection on a per-pixel factor, run only on the pixels that need it).
+    """
+    lab = torch.cat([(L.float() + 1.0) * L_SCALE, ab.float() * AB_SCALE], dim=1)
+    with torch.autocast(device_type=lab.device.type, enabled=False):
+        rgb = kornia.color.lab_to_rgb(lab, clip=False)
+    outside = ((rgb < 0) | (rgb > 1)).any(dim=1)  # B, H, W
+    if not outside.any():
+        return ab
+    pixels = lab.permute(0, 2, 3, 1)[outside]  # N, 3
+    lo, hi = torch.zeros(len(pixels), 1, device=lab.device), torch.ones(len(pixels), 1, device=lab.device)
+    for _ in range(steps):
+        mid = (lo + hi) / 2
+        trial = torch.cat([pixels[:, :1], pixels[:, 1:] * mid], dim=1)
+        rgb = kornia.color.lab_to_rgb(trial.T[None, :, :, None], clip=False)[0, :, :, 0].T
+        fits = ((rgb >= 0) & (rgb <= 1)).all(dim=1, keepdim=True)
+        lo, hi = torch.where(fits, mid, lo), torch.where(fits, hi, mid)
+    out = ab.float().permute(0, 2, 3, 1).clone()
+    out[outside] = out[outside] * lo
+    return out.permute(0, 3, 1, 2).to(ab.dtype)
+
+
 def open_image(source: ImageSource) -> Image.Image:
     """Open any image file as an upright PIL image (EXIF orientation applied); one-line error if unreadable."""
     if isinstance(source, Image.Image):

@@ -31,6 +31,7 @@ class UNetGenerator(nn.Module):
     ):
         super().__init__()
         self.depth = depth or int(math.log2(image_size))
+        self.size_multiple = 2**self.depth  # input sides must be multiples of this
         if self.depth < 2:
             raise ValueError(f"image_size {image_size} is too small for a U-Net")
         chans = [ngf * min(2**i, max_mult) for i in range(self.depth)]

@@ -1,0 +1,97 @@
+"""Colourise photos of any size and format with a trained checkpoint of any colorgan model.
+
+The model runs at a render size (DeOldify's render factor: the long side is 16 x render_factor,
+aspect ratio kept, padded to what the network needs); its ab is upsampled onto the photo's own
+full-resolution L, so the output has the input's size and lightness.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from hydra.utils import get_class
+from PIL import Image
+
+from colorgan.color import CONTRACT_VERSION, ImageSource, fit_to_gamut, load_rgb, model_to_rgb, rgb_to_model
+from colorgan.errors import UserError
+from colorgan.models.base import ColorizationModule
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    """'auto' -> CUDA when available, else CPU; anything else is passed to torch.device."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def load_model(path: str | Path, device: str = "auto") -> ColorizationModule:
+    """Rebuild a model from a colorgan checkpoint alone (its class and config are stored in it)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"checkpoint {path} does not exist: pass a .ckpt written by colorgan-train")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is the same user mistake
+        raise UserError(f"cannot read {path} as a checkpoint ({exc.__class__.__name__}): pass a .ckpt written by colorgan-train") from exc
+    meta = checkpoint.get("colorgan") if isinstance(checkpoint, dict) else None
+    if not meta:
+        raise UserError(f"{path} is not a colorgan checkpoint: pass a .ckpt written by colorgan-train")
+    if meta["contract_version"] != CONTRACT_VERSION:
+        raise UserError(f"{path} uses colour contract v{meta['contract_version']}, this colorgan v{CONTRACT_VERSION}: install the colorgan that trained it")
+    model = get_class(meta["target"])(**checkpoint["hyper_parameters"])
+    model.load_state_dict(checkpoint["state_dict"])
+    return model.eval().to(pick_device(device))
+
+
+class Colorizer:
+    """`Colorizer.from_checkpoint(path).colorize(image)` -> a colour PIL image of the input's size."""
+
+    def __init__(self, model: ColorizationModule, default_render_factor: int | None = None):
+        self.model = model.eval()
+        self.device = next(model.parameters()).device
+        generator = model.generator
+        self.size_multiple = getattr(generator, "size_multiple", 16)
+        trained = getattr(model.hparams, "generator", {}).get("image_size", 256)
+        self.default_render_factor = default_render_factor or max(1, round(trained / 16))
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, device: str = "auto", default_render_factor: int | None = None) -> "Colorizer":
+        """Load any colorgan checkpoint; `device` is 'auto', 'cpu', 'cuda', 'cuda:1', ..."""
+        return cls(load_model(path, device), default_render_factor)
+
+    def render_shape(self, height: int, width: int, render_factor: int | None) -> tuple[int, int]:
+        """(h, w) the model sees: long side 16 x render_factor, aspect ratio kept."""
+        factor = render_factor or self.default_render_factor
+        if factor < 1:
+            raise UserError(f"render factor must be at least 1, not {factor}")
+        scale = 16 * factor / max(height, width)
+        return max(1, round(height * scale)), max(1, round(width * scale))
+
+    @torch.no_grad()
+    def predict_ab(self, L: torch.Tensor, render_factor: int | None = None) -> torch.Tensor:
+        """Normalised ab (1, 2, H, W) for a full-resolution normalised L (1, 1, H, W)."""
+        height, width = L.shape[-2:]
+        h, w = self.render_shape(height, width, render_factor)
+        small = F.interpolate(L, size=(h, w), mode="bilinear", antialias=True, align_corners=False)
+        m = self.size_multiple
+        pad_h, pad_w = math.ceil(h / m) * m - h, math.ceil(w / m) * m - w
+        mode = "reflect" if pad_h < h and pad_w < w else "replicate"
+        padded = F.pad(small, (0, pad_w, 0, pad_h), mode=mode)
+        ab = self.model(padded.to(self.device)).float()[..., :h, :w]
+        return F.interpolate(ab.cpu(), size=(height, width), mode="bilinear", align_corners=False)
+
+    def colorize(self, image: ImageSource, render_factor: int | None = None) -> Image.Image:
+        """Colourise one image (any format the colour contract reads); returns an RGB PIL image."""
+        L, _ = rgb_to_model(load_rgb(image)[None])
+        ab = fit_to_gamut(L, self.predict_ab(L, render_factor))
+        rgb = model_to_rgb(L, ab)[0]
+        return Image.fromarray(np.round(rgb.permute(1, 2, 0).numpy() * 255).astype(np.uint8))
+
+    def colorize_batch(self, images: Iterable[ImageSource], render_factor: int | None = None) -> list[Image.Image]:
+        """Colourise several images (each keeps its own size)."""
+        return [self.colorize(image, render_factor) for image in images]
