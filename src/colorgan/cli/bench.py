@@ -80,16 +80,58 @@ def _synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def bench_train(args: argparse.Namespace) -> dict:
-    """Training images/s and peak memory of a configured model through Lightning, on fixed random batches."""
+def compose_train_config(overrides: list[str]):
+    """The colorgan-train config for these overrides (no Hydra run directory involved)."""
     from hydra import compose, initialize_config_dir
-    from hydra.utils import instantiate
 
-    from colorgan.callbacks import peak_memory_mb
     from colorgan.config import config_dir
 
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        cfg = compose("train", overrides=["paths.output_dir=.", *args.overrides])
+        return compose("train", overrides=["paths.output_dir=.", *overrides])
+
+
+def bench_infer(args: argparse.Namespace) -> dict:
+    """Latency of colourising one photo (decode excluded) through the Colorizer, median of repeats."""
+    import numpy as np
+    from hydra.utils import instantiate
+    from PIL import Image
+
+    from colorgan.callbacks import peak_memory_mb
+    from colorgan.inference import Colorizer, pick_device
+
+    if args.ckpt:
+        colorizer = Colorizer.from_checkpoint(args.ckpt, device=args.device)
+    else:
+        colorizer = Colorizer(instantiate(compose_train_config(args.overrides).model).eval().to(pick_device(args.device)))
+    rng = np.random.default_rng(0)
+    photo = Image.fromarray(rng.integers(0, 255, (args.height or args.width, args.width), dtype=np.uint8))
+    colorizer.colorize(photo, args.render_factor)
+    times = []
+    for _ in range(args.repeats):
+        _synchronize(colorizer.device)
+        start = time.perf_counter()
+        colorizer.colorize(photo, args.render_factor)
+        _synchronize(colorizer.device)
+        times.append(time.perf_counter() - start)
+    factor = args.render_factor or colorizer.default_render_factor
+    return {
+        "model": type(colorizer.model).__name__,
+        "photo": f"{photo.width}x{photo.height}",
+        "render_factor": factor,
+        "render_long_side": 16 * factor,
+        "latency_s_median": round(sorted(times)[len(times) // 2], 3),
+        "latency_s_all": [round(t, 3) for t in times],
+        "peak_memory_mb": round(peak_memory_mb(colorizer.device), 1),
+    }
+
+
+def bench_train(args: argparse.Namespace) -> dict:
+    """Training images/s and peak memory of a configured model through Lightning, on fixed random batches."""
+    from hydra.utils import instantiate
+
+    from colorgan.callbacks import peak_memory_mb
+
+    cfg = compose_train_config(args.overrides)
     size, batch = cfg.data.image_size, cfg.data.batch_size
     baseline_mb = peak_memory_mb(torch.device("cpu"))
     model = instantiate(cfg.model)
@@ -136,7 +178,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     train.add_argument("--steps", type=int, default=10, help="timed batches")
     train.add_argument("--warmup", type=int, default=2)
     train.add_argument("overrides", nargs="*", help="Hydra overrides as for colorgan-train, e.g. model=egan data.image_size=64")
-    for sp in (data, train):
+    infer = sub.add_parser("infer", help="latency of colourising one photo")
+    infer.add_argument("--ckpt", help="a checkpoint; without it the model comes from the overrides, untrained")
+    infer.add_argument("--width", type=int, default=1024)
+    infer.add_argument("--height", type=int, default=None, help="default: square")
+    infer.add_argument("--render-factor", type=int, default=None)
+    infer.add_argument("--repeats", type=int, default=5)
+    infer.add_argument("--device", default="auto")
+    infer.add_argument("overrides", nargs="*", help="Hydra overrides as for colorgan-train, e.g. model=pix2pix data.image_size=256")
+    for sp in (data, train, infer):
         sp.add_argument("--out", help="also write the JSON here (atomically)")
     return p.parse_args(argv)
 
@@ -145,7 +195,7 @@ def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
     args = parse_args(argv)
     with report_user_errors(PROG):
-        figures = {"data": bench_data, "train": bench_train}[args.what](args)
+        figures = {"data": bench_data, "train": bench_train, "infer": bench_infer}[args.what](args)
     record = {"bench": args.what, "command": " ".join([PROG, *(argv if argv is not None else sys.argv[1:])]), "machine": machine(), **figures}
     text = json.dumps(record, indent=2)
     print(text)

@@ -1,0 +1,36 @@
+"""`colorgan-serve CKPT [--host 127.0.0.1] [--port 8000]`: the colourising web page and API."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from colorgan.cli.errors import report_user_errors
+
+PROG = "colorgan-serve"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point."""
+    p = argparse.ArgumentParser(prog=PROG, description=__doc__)
+    p.add_argument("checkpoint")
+    p.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to listen on every interface")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--max-upload-mb", type=float, default=25)
+    p.add_argument("--max-megapixels", type=float, default=50)
+    args = p.parse_args(argv)
+    with report_user_errors(PROG):
+        import uvicorn
+
+        from colorgan.inference import Colorizer
+        from colorgan.web.app import create_app
+
+        colorizer = Colorizer.from_checkpoint(args.checkpoint, device=args.device)
+        app = create_app(colorizer, int(args.max_upload_mb * 2**20), int(args.max_megapixels * 1e6), name=Path(args.checkpoint).name)
+    print(f"colorgan: open http://{args.host}:{args.port}/ (API docs at /docs)")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()
