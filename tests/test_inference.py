@@ -95,3 +95,13 @@ def test_colorize_cli_mirrors_folders_and_skips_bad_files(checkpoint, tmp_path):
     again = subprocess.run([str(BIN / "colorgan-colorize"), checkpoint, str(src / "a.png"), "-o", str(src)], capture_output=True, text=True)
     assert again.returncode == 1 and "overwrite" in again.stderr
     assert Image.open(src / "a.png").mode == "L"  # the input is untouched
+
+
+def test_batched_form_matches_one_by_one(checkpoint):
+    colorizer = Colorizer.from_checkpoint(checkpoint, device="cpu")
+    images = [photo(64, 48).convert("L"), photo(80, 60).convert("L"), photo(33, 90).convert("L")]
+    batched = colorizer.colorize_batch(images, render_factor=4, batch_size=2)
+    for image, out in zip(images, batched):
+        single = colorizer.colorize(image, render_factor=4)
+        assert out.size == image.size
+        assert np.abs(np.asarray(out, dtype=int) - np.asarray(single, dtype=int)).max() <= 1

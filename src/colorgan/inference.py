@@ -72,26 +72,44 @@ class Colorizer:
         scale = 16 * factor / max(height, width)
         return max(1, round(height * scale)), max(1, round(width * scale))
 
-    @torch.no_grad()
-    def predict_ab(self, L: torch.Tensor, render_factor: int | None = None) -> torch.Tensor:
-        """Normalised ab (1, 2, H, W) for a full-resolution normalised L (1, 1, H, W)."""
-        height, width = L.shape[-2:]
-        h, w = self.render_shape(height, width, render_factor)
+    def _model_input(self, L: torch.Tensor, render_factor: int | None) -> tuple[torch.Tensor, tuple[int, int]]:
+        """L (1, 1, H, W) resized to the render shape and padded to the network's size multiple."""
+        h, w = self.render_shape(*L.shape[-2:], render_factor)
         small = F.interpolate(L, size=(h, w), mode="bilinear", antialias=True, align_corners=False)
         m = self.size_multiple
         pad_h, pad_w = math.ceil(h / m) * m - h, math.ceil(w / m) * m - w
         mode = "reflect" if pad_h < h and pad_w < w else "replicate"
-        padded = F.pad(small, (0, pad_w, 0, pad_h), mode=mode)
-        ab = self.model(padded.to(self.device)).float()[..., :h, :w]
-        return F.interpolate(ab.cpu(), size=(height, width), mode="bilinear", align_corners=False)
+        return F.pad(small, (0, pad_w, 0, pad_h), mode=mode), (h, w)
+
+    @torch.no_grad()
+    def predict_ab(self, Ls: list[torch.Tensor], render_factor: int | None = None, batch_size: int = 8) -> list[torch.Tensor]:
+        """Normalised ab (1, 2, H, W) for each full-resolution normalised L (1, 1, H, W).
+
+        Images whose padded render shapes agree go through the network together, `batch_size` at a time.
+        """
+        inputs = [self._model_input(L, render_factor) for L in Ls]
+        by_shape: dict[tuple[int, ...], list[int]] = {}
+        for i, (x, _) in enumerate(inputs):
+            by_shape.setdefault(tuple(x.shape), []).append(i)
+        out: list[torch.Tensor] = [None] * len(Ls)  # type: ignore[list-item]
+        for indices in by_shape.values():
+            for start in range(0, len(indices), batch_size):
+                chunk = indices[start : start + batch_size]
+                ab = self.model(torch.cat([inputs[i][0] for i in chunk]).to(self.device)).float().cpu()
+                for row, i in enumerate(chunk):
+                    h, w = inputs[i][1]
+                    out[i] = F.interpolate(ab[row : row + 1, :, :h, :w], size=Ls[i].shape[-2:], mode="bilinear", align_corners=False)
+        return out
+
+    def colorize_batch(self, images: Iterable[ImageSource], render_factor: int | None = None, batch_size: int = 8) -> list[Image.Image]:
+        """Colourise several images (any sizes); each output has its input's size and lightness."""
+        Ls = [rgb_to_model(load_rgb(image)[None])[0] for image in images]
+        results = []
+        for L, ab in zip(Ls, self.predict_ab(Ls, render_factor, batch_size)):
+            rgb = model_to_rgb(L, fit_to_gamut(L, ab))[0]
+            results.append(Image.fromarray(np.round(rgb.permute(1, 2, 0).numpy() * 255).astype(np.uint8)))
+        return results
 
     def colorize(self, image: ImageSource, render_factor: int | None = None) -> Image.Image:
         """Colourise one image (any format the colour contract reads); returns an RGB PIL image."""
-        L, _ = rgb_to_model(load_rgb(image)[None])
-        ab = fit_to_gamut(L, self.predict_ab(L, render_factor))
-        rgb = model_to_rgb(L, ab)[0]
-        return Image.fromarray(np.round(rgb.permute(1, 2, 0).numpy() * 255).astype(np.uint8))
-
-    def colorize_batch(self, images: Iterable[ImageSource], render_factor: int | None = None) -> list[Image.Image]:
-        """Colourise several images (each keeps its own size)."""
-        return [self.colorize(image, render_factor) for image in images]
+        return self.colorize_batch([image], render_factor)[0]
