@@ -42,3 +42,13 @@ def write_scenes(folder: Path, count: int, size: int = 160, seed: int = 0) -> li
         Image.fromarray(synthetic_scene(rng, size)).save(path, quality=92)
         paths.append(path)
     return paths
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory) -> str:
+    """A pix2pix checkpoint from a few batches on the synthetic scenes (for inference, export and serving)."""
+    from colorgan.train import train
+
+    out = tmp_path_factory.mktemp("tiny_run")
+    overrides = ["experiment=synthetic", "logger=none", "model.generator.ngf=8", "model.discriminator.ndf=8", "data.batches_per_epoch=3", "trainer.max_epochs=1"]
+    return train(compose_config(out, *overrides))["last_checkpoint"]

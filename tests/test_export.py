@@ -9,24 +9,15 @@ from safetensors.torch import load_file
 from torch import nn
 
 from colorgan.export import export, fold_spectral_norm
-from colorgan.train import train
-from conftest import compose_config
 
 BIN = Path(sys.executable).parent
 
 
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    out = tmp_path_factory.mktemp("run")
-    overrides = ["experiment=synthetic", "logger=none", "model.generator.ngf=8", "model.discriminator.ndf=8", "data.batches_per_epoch=3", "trainer.max_epochs=1"]
-    return train(compose_config(out, *overrides))["last_checkpoint"]
-
-
-def test_export_writes_weights_config_and_matching_onnx(checkpoint, tmp_path):
-    report = export(checkpoint, tmp_path)
+def test_export_writes_weights_config_and_matching_onnx(tiny_checkpoint, tmp_path):
+    report = export(tiny_checkpoint, tmp_path)
     assert report["onnx_max_abs_diff"] <= 1e-4  # stated tolerance: ONNX Runtime within 1e-4 of PyTorch (fp32)
     weights = load_file(tmp_path / "generator.safetensors")
-    state = torch.load(checkpoint, weights_only=False)["state_dict"]
+    state = torch.load(tiny_checkpoint, weights_only=False)["state_dict"]
     assert all(torch.equal(v, state[f"generator.{k}"]) for k, v in weights.items())
     assert not any(k.startswith("discriminator") for k in weights)
     config = json.loads((tmp_path / "config.json").read_text())
@@ -48,8 +39,8 @@ def test_spectral_norm_is_folded_without_changing_outputs():
         assert not hasattr(module, "weight_orig") and not nn.utils.parametrize.is_parametrized(module)
 
 
-def test_export_cli(checkpoint, tmp_path):
-    result = subprocess.run([str(BIN / "colorgan-export"), checkpoint, "-o", str(tmp_path / "x")], capture_output=True, text=True)
+def test_export_cli(tiny_checkpoint, tmp_path):
+    result = subprocess.run([str(BIN / "colorgan-export"), tiny_checkpoint, "-o", str(tmp_path / "x")], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "x" / "generator.onnx").is_file()
     missing = subprocess.run([str(BIN / "colorgan-export"), str(tmp_path / "none.ckpt")], capture_output=True, text=True)

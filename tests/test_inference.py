@@ -11,17 +11,8 @@ from PIL import Image
 from colorgan.color import rgb_to_lab
 from colorgan.errors import UserError
 from colorgan.inference import Colorizer
-from colorgan.train import train
-from conftest import compose_config
 
 BIN = Path(sys.executable).parent
-
-
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    out = tmp_path_factory.mktemp("run")
-    overrides = ["experiment=synthetic", "logger=none", "model.generator.ngf=8", "model.discriminator.ndf=8", "data.batches_per_epoch=3", "trainer.max_epochs=1"]
-    return train(compose_config(out, *overrides))["last_checkpoint"]
 
 
 def lightness(image: Image.Image) -> torch.Tensor:
@@ -36,8 +27,8 @@ def photo(width: int, height: int) -> Image.Image:
 
 
 @pytest.mark.parametrize("size", [(37, 101), (300, 17), (64, 64), (513, 255)])
-def test_output_keeps_size_and_lightness(checkpoint, size):
-    colorizer = Colorizer.from_checkpoint(checkpoint, device="cpu")
+def test_output_keeps_size_and_lightness(tiny_checkpoint, size):
+    colorizer = Colorizer.from_checkpoint(tiny_checkpoint, device="cpu")
     grey = photo(*size).convert("L")
     out = colorizer.colorize(grey, render_factor=4)
     assert out.size == grey.size and out.mode == "RGB"
@@ -51,8 +42,8 @@ def _encoded(image: Image.Image, fmt: str, **kwargs) -> bytes:
     return buf.getvalue()
 
 
-def test_every_input_kind_is_coloured(checkpoint):
-    colorizer = Colorizer.from_checkpoint(checkpoint, device="cpu")
+def test_every_input_kind_is_coloured(tiny_checkpoint):
+    colorizer = Colorizer.from_checkpoint(tiny_checkpoint, device="cpu")
     grey = photo(48, 30).convert("L")
     exif = Image.Exif()
     exif[0x0112] = 6
@@ -79,26 +70,26 @@ def test_not_a_checkpoint_is_a_user_error(tmp_path):
         Colorizer.from_checkpoint(bogus)
 
 
-def test_colorize_cli_mirrors_folders_and_skips_bad_files(checkpoint, tmp_path):
+def test_colorize_cli_mirrors_folders_and_skips_bad_files(tiny_checkpoint, tmp_path):
     src = tmp_path / "scans"
     (src / "1950s").mkdir(parents=True)
     photo(41, 29).convert("L").save(src / "a.png")
     photo(60, 45).convert("L").save(src / "1950s" / "b.jpg")
     (src / "broken.jpg").write_bytes(b"not a photo")
     out = tmp_path / "out"
-    result = subprocess.run([str(BIN / "colorgan-colorize"), checkpoint, str(src), "-o", str(out), "--compare"], capture_output=True, text=True)
+    result = subprocess.run([str(BIN / "colorgan-colorize"), tiny_checkpoint, str(src), "-o", str(out), "--compare"], capture_output=True, text=True)
     assert result.returncode == 1  # one input failed
     assert "skipped" in result.stderr and "broken.jpg" in result.stderr
     assert Image.open(out / "a.png").size == (82, 29)  # grey | colour
     assert Image.open(out / "1950s" / "b.jpg").size == (120, 45)
     assert not list(out.rglob("*partial*"))
-    again = subprocess.run([str(BIN / "colorgan-colorize"), checkpoint, str(src / "a.png"), "-o", str(src)], capture_output=True, text=True)
+    again = subprocess.run([str(BIN / "colorgan-colorize"), tiny_checkpoint, str(src / "a.png"), "-o", str(src)], capture_output=True, text=True)
     assert again.returncode == 1 and "overwrite" in again.stderr
     assert Image.open(src / "a.png").mode == "L"  # the input is untouched
 
 
-def test_batched_form_matches_one_by_one(checkpoint):
-    colorizer = Colorizer.from_checkpoint(checkpoint, device="cpu")
+def test_batched_form_matches_one_by_one(tiny_checkpoint):
+    colorizer = Colorizer.from_checkpoint(tiny_checkpoint, device="cpu")
     images = [photo(64, 48).convert("L"), photo(80, 60).convert("L"), photo(33, 90).convert("L")]
     batched = colorizer.colorize_batch(images, render_factor=4, batch_size=2)
     for image, out in zip(images, batched):

@@ -14,18 +14,14 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from colorgan.inference import Colorizer
-from colorgan.train import train
 from colorgan.web.app import create_app
-from conftest import compose_config
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.fixture(scope="module")
-def colorizer(tmp_path_factory):
-    out = tmp_path_factory.mktemp("run")
-    overrides = ["experiment=synthetic", "logger=none", "model.generator.ngf=8", "model.discriminator.ndf=8", "data.batches_per_epoch=3", "trainer.max_epochs=1"]
-    return Colorizer.from_checkpoint(train(compose_config(out, *overrides))["last_checkpoint"], device="cpu")
+def colorizer(tiny_checkpoint):
+    return Colorizer.from_checkpoint(tiny_checkpoint, device="cpu")
 
 
 def png(width: int, height: int) -> bytes:
