@@ -1,0 +1,196 @@
+"""DeOldify-style networks: a U-Net decoder on any timm `features_only` encoder, and its critic.
+
+Decoder blocks upsample with an ICNR-initialised 1x1 conv + pixel shuffle + blur, concatenate the
+batch-normalised skip, and apply spectral-norm conv layers (conv, ReLU, BN). One SAGAN
+self-attention layer follows the stride-8 block. When a skip's size differs from the upsampled
+map (inputs that are multiples of 16 but not of 32), the map is interpolated to the skip's size.
+"""
+
+from __future__ import annotations
+
+import timm
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+from torch.utils.checkpoint import checkpoint
+
+
+def sn_conv(c_in: int, c_out: int, kernel: int = 3, stride: int = 1, padding: int | None = None, bias: bool = True) -> nn.Module:
+    """A spectral-normalised conv with 'same' padding by default."""
+    conv = nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2 if padding is None else padding, bias=bias)
+    nn.init.kaiming_normal_(conv.weight)
+    return spectral_norm(conv)
+
+
+def conv_layer(c_in: int, c_out: int, kernel: int = 3) -> nn.Sequential:
+    """DeOldify's layer order: spectral-norm conv, ReLU, BatchNorm."""
+    return nn.Sequential(sn_conv(c_in, c_out, kernel, bias=False), nn.ReLU(inplace=True), nn.BatchNorm2d(c_out))
+
+
+def icnr_(weight: torch.Tensor, scale: int = 2) -> None:
+    """ICNR init (Aitken et al. 2017): every pixel-shuffle sub-kernel starts equal, so no checkerboard."""
+    out_c, in_c, kh, kw = weight.shape
+    sub = torch.empty(out_c // scale**2, in_c, kh, kw)
+    nn.init.kaiming_normal_(sub)
+    with torch.no_grad():
+        weight.copy_(sub.repeat_interleave(scale**2, dim=0))
+
+
+class PixelShuffleUp(nn.Module):
+    """x2 upsampling: ICNR 1x1 conv to 4x channels, pixel shuffle, ReLU, blur (replication pad + 2x2 average)."""
+
+    def __init__(self, c_in: int, c_out: int):
+        super().__init__()
+        conv = nn.Conv2d(c_in, c_out * 4, 1)
+        icnr_(conv.weight)
+        nn.init.zeros_(conv.bias)
+        self.conv = spectral_norm(conv)
+        self.shuffle = nn.PixelShuffle(2)
+        self.blur = nn.Sequential(nn.ReplicationPad2d((1, 0, 1, 0)), nn.AvgPool2d(2, stride=1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.blur(F.relu(self.shuffle(self.conv(x))))
+
+
+class SelfAttention(nn.Module):
+    """SAGAN self-attention (Zhang et al. 2019); its output weight gamma starts at 0."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.query = sn_conv(channels, max(1, channels // 8), 1, bias=False)
+        self.key = sn_conv(channels, max(1, channels // 8), 1, bias=False)
+        self.value = sn_conv(channels, channels, 1, bias=False)
+        self.gamma = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape
+        q, k, v = self.query(x).flatten(2), self.key(x).flatten(2), self.value(x).flatten(2)
+        out = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), scale=1.0)
+        return x + self.gamma * out.transpose(1, 2).reshape(b, c, h, w)
+
+
+class DecoderBlock(nn.Module):
+    """Upsample, join the normalised skip, then one ('wide') or two ('deep') conv layers."""
+
+    def __init__(self, c_up: int, c_skip: int, c_out: int, deep: bool = True, attention: bool = False):
+        super().__init__()
+        self.up = PixelShuffleUp(c_up, c_up // 2)
+        self.skip_norm = nn.BatchNorm2d(c_skip)
+        layers = [conv_layer(c_up // 2 + c_skip, c_out)] + ([conv_layer(c_out, c_out)] if deep else [])
+        self.convs = nn.Sequential(*layers, *([SelfAttention(c_out)] if attention else []))
+
+    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        up = self.up(x)
+        if up.shape[-2:] != skip.shape[-2:]:
+            up = F.interpolate(up, size=skip.shape[-2:], mode="nearest")
+        return self.convs(F.relu(torch.cat([up, self.skip_norm(skip)], dim=1)))
+
+
+def make_encoder(name: str, pretrained: bool = False, pretrained_file: str | None = None) -> nn.Module:
+    """A timm `features_only` encoder for 1-channel input; pretrained weights come through timm
+    (its hub cache, or a local file), the first conv adapted from RGB by timm."""
+    from colorgan.errors import UserError
+
+    overlay = {"file": str(pretrained_file)} if pretrained_file else None
+    try:
+        return timm.create_model(name, features_only=True, pretrained=pretrained or bool(pretrained_file), in_chans=1, pretrained_cfg_overlay=overlay)
+    except RuntimeError as exc:
+        if "Unknown model" in str(exc):
+            raise UserError(f"timm has no model {name!r}: see timm.list_models()") from exc
+        raise
+    except OSError as exc:  # hub unreachable and nothing cached, or the file is missing
+        where = pretrained_file or "the Hugging Face hub cache"
+        raise UserError(f"no pretrained weights for {name} in {where}: set pretrained_file=PATH, or pretrained=false") from exc
+
+
+PRESETS = {
+    "deoldify_small": {"encoder": "efficientnet_b0", "blocks": "wide", "width": 1.0, "middle_factor": 2},  # 8,017,683 parameters
+    "deoldify_seed": {"encoder": "efficientnet_b7", "blocks": "deep", "width": 8.0, "middle_factor": 16},  # 289,860,907 parameters
+}
+
+
+def deoldify_generator(preset: str = "deoldify_small", **overrides) -> "DeOldifyGenerator":
+    """A generator from a named preset; keyword arguments override the preset's."""
+    return DeOldifyGenerator(**{**PRESETS[preset], **overrides})
+
+
+class DeOldifyGenerator(nn.Module):
+    """L (B, 1, H, W) -> ab (B, 2, H, W) through a timm encoder and a DeOldify decoder; H, W multiples of 16.
+
+    width scales the decoder's channels (DeOldify's nf_factor); middle_factor widens the bottleneck
+    conv pair (the 'stable' model's 151 M-parameter middle); blocks='deep' uses two conv layers per
+    decoder block, 'wide' one. `pretrained` loads encoder weights through timm (hub cache, or
+    `pretrained_file` for a local .pth/.safetensors).
+    """
+
+    size_multiple = 16
+
+    def __init__(
+        self,
+        encoder: str = "efficientnet_b0",
+        pretrained: bool = False,
+        pretrained_file: str | None = None,
+        width: float = 1.0,
+        middle_factor: int = 2,
+        blocks: str = "deep",
+        self_attention: bool = True,
+        out_channels: int = 2,
+        gradient_checkpointing: bool = False,
+    ):
+        super().__init__()
+        if blocks not in ("deep", "wide"):
+            raise ValueError(f"blocks must be 'deep' or 'wide', not {blocks!r}")
+        self.encoder = make_encoder(encoder, pretrained, pretrained_file)
+        channels, reductions = self.encoder.feature_info.channels(), self.encoder.feature_info.reduction()
+        c = channels[-1]
+        self.middle = nn.Sequential(conv_layer(c, c * middle_factor), conv_layer(c * middle_factor, c))
+        self.decoder = nn.ModuleList()
+        for level in reversed(range(len(channels) - 1)):  # deepest skip first
+            c_out = 2 * round(width * channels[level + 1] / 4)  # half the encoder's channels one level deeper, x width
+            attention = self_attention and reductions[level] == 8
+            self.decoder.append(DecoderBlock(c, channels[level], c_out, deep=blocks == "deep", attention=attention))
+            c = c_out
+        self.final_up = PixelShuffleUp(c, c // 2)
+        c_tail = c // 2 + 1
+        self.tail = nn.Sequential(conv_layer(c_tail, c_tail), conv_layer(c_tail, c_tail))
+        self.head = nn.Conv2d(c_tail, out_channels, 1)
+        self.gradient_checkpointing = gradient_checkpointing
+        if gradient_checkpointing and hasattr(self.encoder, "set_grad_checkpointing"):
+            self.encoder.set_grad_checkpointing(True)
+
+    def _run(self, module: nn.Module, *args: torch.Tensor) -> torch.Tensor:
+        if self.gradient_checkpointing and self.training:
+            return checkpoint(module, *args, use_reentrant=False)
+        return module(*args)
+
+    def forward(self, L: torch.Tensor) -> torch.Tensor:
+        features = self.encoder(L)
+        x = self._run(self.middle, features[-1])
+        for block, skip in zip(self.decoder, reversed(features[:-1])):
+            x = self._run(block, x, skip)
+        x = self.final_up(x)
+        if x.shape[-2:] != L.shape[-2:]:
+            x = F.interpolate(x, size=L.shape[-2:], mode="nearest")
+        x = torch.cat([x, L], dim=1)
+        x = x + self._run(self.tail, x)  # residual tail on the joined input
+        return torch.tanh(self.head(x))
+
+
+class DeOldifyCritic(nn.Module):
+    """Spectral-norm patch critic with LeakyReLU, dropout and one self-attention layer: (L, ab) -> logits."""
+
+    def __init__(self, in_channels: int = 3, nf: int = 64, n_blocks: int = 3, dropout: float = 0.15, self_attention: bool = True):
+        super().__init__()
+        layers: list[nn.Module] = [sn_conv(in_channels, nf, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True), nn.Dropout2d(dropout / 2)]
+        for i in range(n_blocks):
+            layers += [sn_conv(nf, nf, 3, 1), nn.LeakyReLU(0.2, inplace=True), nn.Dropout2d(dropout)]
+            layers += [sn_conv(nf, nf * 2, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
+            nf *= 2
+            if i == 0 and self_attention:
+                layers.append(SelfAttention(nf))
+        layers.append(sn_conv(nf, 1, 4, 1, 0, bias=False))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, L: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([L, ab], dim=1))
