@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 BIN = Path(sys.executable).parent
 TINY = ["model.generator.ngf=8", "model.discriminator.ndf=8", "data.batches_per_epoch=3"]
@@ -37,7 +38,7 @@ def test_multirun_gives_one_run_per_job(tmp_path):
     assert [j.name for j in jobs] == ["0", "1"]
     runs = [r for job in jobs for r in (job / "wandb").glob("offline-run-*")]
     assert len(runs) == 2 and len({r.name for r in runs}) == 2
-    lambdas = [json.loads(json.dumps(__import__("yaml").safe_load((j / ".hydra" / "config.yaml").read_text())["model"]["lambda_l1"])) for j in jobs]
+    lambdas = [yaml.safe_load((job / ".hydra" / "config.yaml").read_text())["model"]["lambda_l1"] for job in jobs]
     assert lambdas == [10.0, 100.0]
 
 

@@ -1,4 +1,3 @@
-import json
 
 import pytest
 import pytorch_lightning as pl

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from colorgan.data.prep import centre_square, encode
+from colorgan.data.prep import encode
 from colorgan.data.shards import MANIFEST, ShardWriter, write_json_atomic
 from colorgan.data.synthetic import synthetic_scene
 

@@ -19,7 +19,7 @@ from typing import Any, Sequence
 import torch
 import torch.nn.functional as F
 
-from colorgan.losses import MUTATIONS, gan_loss
+from colorgan.losses import MUTATIONS
 from colorgan.models.pix2pix import Pix2Pix
 from colorgan.models.snapshot import Snapshot
 
