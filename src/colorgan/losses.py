@@ -28,3 +28,55 @@ def least_squares_loss(logits: torch.Tensor) -> torch.Tensor:
 
 
 MUTATIONS = {"minimax": minimax_loss, "heuristic": heuristic_loss, "least_squares": least_squares_loss}
+
+
+# vgg16_bn.features indices of relu3_3, relu4_3, relu5_3 and DeOldify's weights for them
+FEATURE_LAYERS = {22: 20.0, 32: 70.0, 42: 10.0}
+
+
+def vgg16_bn_state_dict(weights: str | None = None) -> dict:
+    """VGG16-BN ImageNet weights from a local file, else from torchvision's hub cache; never downloads."""
+    from pathlib import Path
+
+    from torchvision.models import VGG16_BN_Weights
+
+    from colorgan.errors import UserError
+
+    cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(VGG16_BN_Weights.IMAGENET1K_V1.url).name
+    path = Path(weights) if weights else cached
+    if not path.is_file():
+        raise UserError(f"no VGG16-BN weights at {path}: copy {cached.name} there (from {VGG16_BN_Weights.IMAGENET1K_V1.url}) or pass the file as perceptual weights")
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(str(path))
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+class PerceptualLoss(torch.nn.Module):
+    """DeOldify's feature loss on RGB in [0, 1]: L1(pixels) + 20 L1(relu3_3) + 70 L1(relu4_3) + 10 L1(relu5_3) of VGG16-BN."""
+
+    def __init__(self, weights: str | None = None, pixel_weight: float = 1.0):
+        super().__init__()
+        from torchvision.models import vgg16_bn
+
+        vgg = vgg16_bn()
+        vgg.load_state_dict(vgg16_bn_state_dict(weights))
+        self.features = vgg.features[: max(FEATURE_LAYERS) + 1].eval().requires_grad_(False)
+        self.pixel_weight = pixel_weight
+        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
+
+    def train(self, mode: bool = True) -> "PerceptualLoss":
+        super().train(mode)
+        self.features.eval()  # BatchNorm statistics stay ImageNet's
+        return self
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        loss = self.pixel_weight * F.l1_loss(pred, target)
+        x, y = (pred - self.mean) / self.std, (target - self.mean) / self.std
+        for index, layer in enumerate(self.features):
+            x, y = layer(x), layer(y)
+            if index in FEATURE_LAYERS:
+                loss = loss + FEATURE_LAYERS[index] * F.l1_loss(x, y.detach())
+        return loss
