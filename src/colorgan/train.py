@@ -11,13 +11,14 @@ import pytorch_lightning as pl
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 from pytorch_lightning.callbacks import OnExceptionCheckpoint
+from pytorch_lightning.loggers import WandbLogger
 
 from colorgan.callbacks import SampleGrid
 from colorgan.errors import UserError
 
 
-# With OnExceptionCheckpoint present Lightning looks for an interrupted checkpoint to resume from and
-# warns when a fresh run has none; resuming in colorgan is always explicit (ckpt_path=...).
+# With OnExceptionCheckpoint present, a fit without ckpt_path resumes from a checkpoint already in its
+# checkpoint folder (a run re-started in the same hydra.run.dir) and warns when a fresh run has none.
 warnings.filterwarnings("ignore", message=r".*ckpt_path=None\)` was called without a model")
 warnings.filterwarnings("ignore", message=r".*there is no last checkpoint available")
 
@@ -68,18 +69,21 @@ def train(cfg: DictConfig, group: str | None = None, name: str | None = None) ->
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values()]
     loggers = make_loggers(cfg, group=group, name=name)
     trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    wandb_loggers = [lg for lg in loggers if isinstance(lg, WandbLogger)]
+    wandb_dir = None
     try:
         trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
         if cfg.get("test"):
             trainer.test(model, datamodule=datamodule, ckpt_path="best" if trainer.checkpoint_callback else None)
     finally:
-        if any(type(lg).__name__ == "WandbLogger" for lg in loggers):
+        if wandb_loggers:
             import wandb
 
+            if wandb_loggers[0]._experiment is not None:  # rank zero started a run
+                wandb_dir = str(Path(wandb_loggers[0].experiment.dir).parent)
             wandb.finish()
     checkpoint = trainer.checkpoint_callback
     grids = [c.last_path for c in callbacks if isinstance(c, SampleGrid) and c.last_path]
-    wandb_dirs = [str(Path(lg.experiment.dir).parent) for lg in loggers if type(lg).__name__ == "WandbLogger" and hasattr(lg, "_experiment") and lg._experiment]
     return {
         "global_step": trainer.global_step,
         "is_global_zero": trainer.is_global_zero,
@@ -88,5 +92,5 @@ def train(cfg: DictConfig, group: str | None = None, name: str | None = None) ->
         "best_checkpoint": getattr(checkpoint, "best_model_path", None) or None,
         "last_checkpoint": last_checkpoint(trainer),
         "sample_grid": str(grids[0]) if grids else None,
-        "wandb_dir": wandb_dirs[0] if wandb_dirs else None,
+        "wandb_dir": wandb_dir,
     }
