@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 from PIL import Image
 
@@ -42,6 +43,17 @@ def write_scenes(folder: Path, count: int, size: int = 160, seed: int = 0) -> li
         Image.fromarray(synthetic_scene(rng, size)).save(path, quality=92)
         paths.append(path)
     return paths
+
+
+@pytest.fixture(scope="session")
+def vgg_file(tmp_path_factory) -> Path:
+    """A VGG16-BN weights file in torchvision's format (random weights, feature layers only: 59 MB)."""
+    from torchvision.models import vgg16_bn
+
+    path = tmp_path_factory.mktemp("weights") / "vgg16_bn.pth"
+    torch.manual_seed(0)
+    torch.save({f"features.{k}": v for k, v in vgg16_bn().features.state_dict().items()}, path)
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -66,4 +66,5 @@ def test_icnr_makes_pixel_shuffle_sub_kernels_equal():
 def test_critic_gives_patch_logits():
     critic = DeOldifyCritic(nf=16)
     logits = critic(torch.rand(2, 1, 128, 128), torch.rand(2, 2, 128, 128))
-    assert logits.shape == (2, 1, 5, 5)  # 128 -> 64 -> 32 -> 16 -> 8 -> 5x5 patches
+    assert logits.shape == (2, 1, 8, 8)  # 128 -> 64 -> 32 -> 16 -> 8: one logit per 16x16 patch
+    assert critic(torch.rand(1, 1, 48, 80), torch.rand(1, 2, 48, 80)).shape == (1, 1, 3, 5)

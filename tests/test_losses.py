@@ -6,14 +6,6 @@ from colorgan.errors import UserError
 from colorgan.losses import FEATURE_LAYERS, PerceptualLoss
 
 
-@pytest.fixture(scope="module")
-def vgg_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("weights") / "vgg16_bn.pth"
-    torch.manual_seed(0)
-    torch.save(vgg16_bn().state_dict(), path)
-    return path
-
-
 def test_feature_layers_are_relu3_3_relu4_3_relu5_3():
     features = vgg16_bn().features
     convs = [i for i, m in enumerate(features) if isinstance(m, torch.nn.Conv2d)]

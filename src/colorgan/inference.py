@@ -43,7 +43,10 @@ def load_model(path: str | Path, device: str = "auto") -> ColorizationModule:
         raise UserError(f"{path} is not a colorgan checkpoint: pass a .ckpt written by colorgan-train")
     if meta["contract_version"] != CONTRACT_VERSION:
         raise UserError(f"{path} uses colour contract v{meta['contract_version']}, this colorgan v{CONTRACT_VERSION}: install the colorgan that trained it")
-    model = get_class(meta["target"])(**checkpoint["hyper_parameters"])
+    hparams = dict(checkpoint["hyper_parameters"])
+    if hparams.get("pretrained") or hparams.get("pretrained_file"):  # the checkpoint holds the trained encoder
+        hparams |= {"pretrained": False, "pretrained_file": None}
+    model = get_class(meta["target"])(**hparams)
     model.load_state_dict(checkpoint["state_dict"])
     return model.eval().to(pick_device(device))
 

@@ -12,6 +12,11 @@ def gan_loss(logits: torch.Tensor, real: bool) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits, target)
 
 
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Half the BCE of real samples as real plus generated samples as fake."""
+    return 0.5 * (gan_loss(real_logits, True) + gan_loss(fake_logits, False))
+
+
 def minimax_loss(logits: torch.Tensor) -> torch.Tensor:
     """E-GAN minimax mutation: 1/2 E[log(1 - D(G(z)))], with D the sigmoid of the logits."""
     return -0.5 * F.softplus(logits).mean()
@@ -60,9 +65,10 @@ class PerceptualLoss(torch.nn.Module):
         super().__init__()
         from torchvision.models import vgg16_bn
 
-        vgg = vgg16_bn()
-        vgg.load_state_dict(vgg16_bn_state_dict(weights))
-        self.features = vgg.features[: max(FEATURE_LAYERS) + 1].eval().requires_grad_(False)
+        features = vgg16_bn().features[: max(FEATURE_LAYERS) + 1]
+        state = vgg16_bn_state_dict(weights)  # the classifier's weights, if present, are not needed
+        features.load_state_dict({k.removeprefix("features."): v for k, v in state.items() if k.startswith("features.")})
+        self.features = features.eval().requires_grad_(False)
         self.pixel_weight = pixel_weight
         self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
+import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 from pytorch_lightning.callbacks import OnExceptionCheckpoint
@@ -55,6 +56,13 @@ def last_checkpoint(trainer: pl.Trainer) -> str | None:
     return next((str(p) for p in candidates if p.is_file()), None)
 
 
+def load_weights(model: pl.LightningModule, path: str) -> None:
+    """Start from the weights of a checkpoint (a new run, unlike ckpt_path, which resumes one)."""
+    if not Path(path).is_file():
+        raise UserError(f"init_from={path} does not exist: give the path of a .ckpt file, e.g. outputs/.../checkpoints/last.ckpt")
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=False)["state_dict"])
+
+
 def train(cfg: DictConfig, group: str | None = None, name: str | None = None) -> dict[str, Any]:
     """Fit (and with cfg.test, test) the configured model; returns metrics and the paths a user wants next."""
     ckpt_path = cfg.get("ckpt_path")
@@ -66,6 +74,8 @@ def train(cfg: DictConfig, group: str | None = None, name: str | None = None) ->
     datamodule.prepare_data()
     datamodule.setup("fit")  # fail fast on bad data paths, before anything is built or written
     model = instantiate(cfg.model)
+    if cfg.get("init_from") and not ckpt_path:
+        load_weights(model, cfg.init_from)
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values()]
     loggers = make_loggers(cfg, group=group, name=name)
     trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)

@@ -38,14 +38,17 @@ def check_overrides(config_name: str, args: list[str]) -> str | None:
 
 def summary(result: dict, resume_args: list[str]) -> str:
     """What a user wants to see at the end of a run: where things are and what to try next."""
-    lines = [f"global step {result['global_step']}"]
+    lines = [f"stage {stage}: {r['last_checkpoint']}" for stage, r in result.get("stages", {}).items()]
+    lines.append(f"global step {result['global_step']}")
     metrics = result["metrics"]
     if "val/de2000" in metrics and "val_grey/de2000" in metrics:
         lines.append(f"val CIEDE2000 {metrics['val/de2000']:.2f} (grey baseline {metrics['val_grey/de2000']:.2f})")
     for label, key in (("checkpoint", "best_checkpoint"), ("last", "last_checkpoint"), ("samples", "sample_grid"), ("wandb run", "wandb_dir")):
         if result.get(key):
             lines.append(f"{label}: {result[key]}")
-    if result.get("last_checkpoint"):
+    if result.get("run_dir"):  # staged: the same command in the same folder skips finished stages
+        lines.append(" ".join(["resume: colorgan-train", *resume_args, f"hydra.run.dir={result['run_dir']}"]))
+    elif result.get("last_checkpoint"):
         lines.append(" ".join(["resume: colorgan-train", *resume_args, f"ckpt_path={result['last_checkpoint']}"]))
     lines.append("next: colorgan-train experiment=synthetic model=pix2pix   |   colorgan-train -m model.lambda_l1=10,100")
     return "\n".join(lines)
@@ -53,6 +56,7 @@ def summary(result: dict, resume_args: list[str]) -> str:
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")
 def _app(cfg: DictConfig) -> float | None:
+    from colorgan.stages import run_stages
     from colorgan.train import train
 
     hydra_cfg = HydraConfig.get()
@@ -60,7 +64,7 @@ def _app(cfg: DictConfig) -> float | None:
     group = hydra_cfg.sweep.dir.rstrip("/").split("/")[-1] if multirun else None
     name = f"{hydra_cfg.job.num}:{hydra_cfg.job.override_dirname}" if multirun else None
     with report_user_errors(PROG):
-        result = train(cfg, group=group, name=name)
+        result = (run_stages if cfg.get("stages") else train)(cfg, group=group, name=name)
     if result["is_global_zero"]:
         print(summary(result, [o for o in hydra_cfg.overrides.task if not o.startswith("ckpt_path=")]))
     return result["metrics"].get("val/de2000")

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from hydra.utils import instantiate
 
-from colorgan.losses import gan_loss
+from colorgan.losses import discriminator_loss, gan_loss
 from colorgan.models.base import ColorizationModule
 
 
@@ -35,7 +35,7 @@ class Pix2Pix(ColorizationModule):
         real_logits = self.discriminator(L, ab)
         fake_logits = self.discriminator(L, fake.detach())
         self.log_dict({"train/d_real": torch.sigmoid(real_logits).mean(), "train/d_fake": torch.sigmoid(fake_logits).mean()})
-        return 0.5 * (gan_loss(real_logits, True) + gan_loss(fake_logits, False))
+        return discriminator_loss(real_logits, fake_logits)
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         L, ab = batch

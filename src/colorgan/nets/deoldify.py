@@ -178,7 +178,8 @@ class DeOldifyGenerator(nn.Module):
 
 
 class DeOldifyCritic(nn.Module):
-    """Spectral-norm patch critic with LeakyReLU, dropout and one self-attention layer: (L, ab) -> logits."""
+    """Spectral-norm patch critic with LeakyReLU, dropout and one self-attention layer: (L, ab) -> logits
+    at 1/2^(n_blocks+1) of the input size."""
 
     def __init__(self, in_channels: int = 3, nf: int = 64, n_blocks: int = 3, dropout: float = 0.15, self_attention: bool = True):
         super().__init__()
@@ -189,7 +190,7 @@ class DeOldifyCritic(nn.Module):
             nf *= 2
             if i == 0 and self_attention:
                 layers.append(SelfAttention(nf))
-        layers.append(sn_conv(nf, 1, 4, 1, 0, bias=False))
+        layers.append(sn_conv(nf, 1, 3, bias=False))  # one logit per 16x16 patch, at any input size from 16 up
         self.net = nn.Sequential(*layers)
 
     def forward(self, L: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,116 @@
+"""The DeOldify LightningModule and the NoGAN sequence (experiment=nogan) at toy size on CPU."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import pytorch_lightning as pl
+import timm
+import torch
+from hydra.utils import instantiate
+from PIL import Image
+
+from colorgan.errors import UserError
+from colorgan.inference import Colorizer
+from colorgan.models.deoldify import DeOldify
+from colorgan.stages import run_stages
+from colorgan.train import train
+from conftest import compose_config
+
+TOY = ["logger=none", "data.batch_size=4", "data.batches_per_epoch=2", "+trainer.limit_val_batches=2"]
+STAGES = ["gen_frozen", "gen_small", "gen_medium", "gen_large", "critic", "gan"]
+
+
+def nogan_config(out, vgg_file, *overrides):
+    one_epoch = [f"stages.{s}.trainer.max_epochs=1" for s in STAGES]
+    return compose_config(out, "experiment=nogan", f"model.perceptual_weights={vgg_file}", *TOY, *one_epoch, "stages.gan.data.batches_per_epoch=4", *overrides)
+
+
+def state(path, prefix):
+    weights = torch.load(path, map_location="cpu", weights_only=False)["state_dict"]
+    return {k: v for k, v in weights.items() if k.startswith(prefix)}
+
+
+def test_nogan_runs_every_stage_from_the_previous_ones_checkpoint(tmp_path, vgg_file):
+    cfg = nogan_config(tmp_path, vgg_file)
+    result = run_stages(cfg)
+    stages = result["stages"]
+    assert list(stages) == STAGES
+    previous = None
+    for name in STAGES:
+        record = json.loads((tmp_path / name / "stage.json").read_text())
+        assert record["init_from"] == previous and record["last_checkpoint"].startswith(str(tmp_path / name))
+        previous = record["last_checkpoint"]
+    # the critic stage trains only the critic: the generator it hands on is the one it received
+    gen_large, critic = stages["gen_large"]["last_checkpoint"], stages["critic"]["last_checkpoint"]
+    assert all(torch.equal(a, b) for a, b in zip(state(gen_large, "generator.").values(), state(critic, "generator.").values()))
+    assert not all(torch.equal(a, b) for a, b in zip(state(gen_large, "critic.").values(), state(critic, "critic.").values()))
+    gan_checkpoints = sorted(p.name for p in (tmp_path / "gan" / "checkpoints").glob("gan-step*-de2000_*-dcf_*.ckpt"))
+    assert len(gan_checkpoints) == 1  # one per GAN epoch, every one kept, named by its val metrics
+
+    # the same command again: finished stages are skipped; a stage without its record resumes from its checkpoint
+    (tmp_path / "gan" / "stage.json").unlink()
+    before = {name: (tmp_path / name / "checkpoints" / "last.ckpt").stat().st_mtime_ns for name in STAGES[:-1]}
+    again = run_stages(nogan_config(tmp_path, vgg_file))
+    assert again["global_step"] == result["global_step"] and again["init_from"] == stages["critic"]["last_checkpoint"]
+    assert before == {name: (tmp_path / name / "checkpoints" / "last.ckpt").stat().st_mtime_ns for name in STAGES[:-1]}
+
+
+def test_start_stage_runs_one_stage_alone_from_given_weights(tmp_path, vgg_file, tiny_deoldify):
+    result = run_stages(nogan_config(tmp_path, vgg_file, "start_stage=gan", f"init_from={tiny_deoldify}"))
+    assert list(result["stages"]) == ["gan"] and result["init_from"] == tiny_deoldify
+    with pytest.raises(UserError, match="start_stage=gen is not a stage"):
+        run_stages(nogan_config(tmp_path, vgg_file, "start_stage=gen"))
+
+
+@pytest.fixture(scope="module")
+def tiny_deoldify(tmp_path_factory, vgg_file) -> str:
+    out = tmp_path_factory.mktemp("deoldify")
+    return train(compose_config(out, "model=deoldify", "data=synthetic", f"model.perceptual_weights={vgg_file}", *TOY, "trainer.max_epochs=1"))["last_checkpoint"]
+
+
+class TurnRecorder(pl.Callback):
+    """Which network each GAN-stage batch trained: 'C' critic, 'G' generator."""
+
+    def __init__(self):
+        self.turns = []
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        self.turns.append("C" if pl_module.critic_turn else "G")
+
+
+@pytest.mark.parametrize(("threshold", "expected"), [(100.0, "CGCGCGCG"), (0.0, "CCCGCCCG")])
+def test_gan_stage_critic_trains_until_below_threshold(tmp_path, vgg_file, threshold, expected):
+    cfg = compose_config(
+        tmp_path, "model=deoldify", "model.stage=gan", "data=synthetic", f"model.perceptual_weights={vgg_file}", *TOY,
+        f"model.critic_threshold={threshold}", "model.max_critic_steps=3", "data.batches_per_epoch=8", "trainer.max_epochs=1",
+    )
+    recorder = TurnRecorder()
+    model, datamodule = instantiate(cfg.model), instantiate(cfg.data)
+    trainer = pl.Trainer(accelerator="cpu", max_epochs=1, limit_val_batches=0, logger=False, enable_checkpointing=False, callbacks=[recorder], enable_progress_bar=False)
+    trainer.fit(model, datamodule=datamodule)
+    assert "".join(recorder.turns) == expected
+
+
+def test_deoldify_small_learns_synthetic_colours(tmp_path, vgg_file):
+    cfg = compose_config(tmp_path, "model=deoldify", "data=synthetic", f"model.perceptual_weights={vgg_file}", "logger=none", "trainer.max_epochs=3")
+    metrics = train(cfg)["metrics"]
+    assert metrics["val/de2000"] <= 0.7 * metrics["val_grey/de2000"]
+
+
+def test_checkpoint_of_a_pretrained_encoder_colourises_without_the_weights_file(tmp_path, vgg_file):
+    weights = tmp_path / "efficientnet_b0.pth"
+    torch.save(timm.create_model("efficientnet_b0").state_dict(), weights)
+    overrides = ["model=deoldify", "data=synthetic", f"model.perceptual_weights={vgg_file}", f"model.pretrained_file={weights}", "model.channels_last=true", *TOY, "trainer.max_epochs=1"]
+    checkpoint = train(compose_config(tmp_path / "run", *overrides))["last_checkpoint"]
+    weights.unlink()
+    colorizer = Colorizer.from_checkpoint(checkpoint, device="cpu")
+    assert colorizer.model.generator.head.weight.is_contiguous(memory_format=torch.channels_last)
+    grey = torch.rand(37, 53).mul(255).byte().numpy()
+    assert colorizer.colorize(Image.fromarray(grey), render_factor=2).size == (53, 37)
+
+
+def test_unknown_stage_is_a_user_error():
+    with pytest.raises(UserError, match="model.stage=pretrain is not a NoGAN stage"):
+        DeOldify(generator={}, critic={}, stage="pretrain")
