@@ -50,6 +50,10 @@ def test_multirun_gives_one_run_per_job(tmp_path):
         (["data=shards", "data.root=/no/such/folder"], "colorgan-prep"),
         (["data=shards"], "data.root"),
         (["ckpt_path=/no/such.ckpt"], "does not exist"),
+        (["init_from=/no/such.ckpt"], "init_from=/no/such.ckpt does not exist"),
+        (["model=deoldify", "data=synthetic", "model.perceptual_weights=/no/vgg.pth"], "no VGG16-BN weights at /no/vgg.pth"),
+        (["model=deoldify", "model.pretrained_file=/no/effnet.pth"], "no pretrained weights for efficientnet_b0"),
+        (["experiment=nogan", "start_stage=gen"], "start_stage=gen is not a stage"),
     ],
 )
 def test_bad_input_is_one_line(tmp_path, args, message):
@@ -57,6 +61,7 @@ def test_bad_input_is_one_line(tmp_path, args, message):
     assert result.returncode != 0
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("colorgan-train: error:") and message in lines[0], result.stderr[-2000:]
+    assert not list(tmp_path.rglob("*.ckpt"))  # a run that failed before its first step leaves no checkpoint
 
 
 def test_bench_data_reports_json(tmp_path):

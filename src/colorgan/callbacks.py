@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.callbacks import OnExceptionCheckpoint
 from pytorch_lightning.loggers import WandbLogger
 from torchvision.utils import make_grid, save_image
 
@@ -40,6 +41,14 @@ class SampleGrid(pl.Callback):
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
                 logger.log_image("samples", [grid], step=trainer.global_step, caption=["grey | ours | truth"])
+
+
+class InterruptCheckpoint(OnExceptionCheckpoint):
+    """Lightning's checkpoint on Ctrl-C or a crash, skipped when no step was taken (nothing to lose, no stray file)."""
+
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        if trainer.global_step > 0:
+            super().on_exception(trainer, pl_module, exception)
 
 
 def peak_memory_mb(device: torch.device) -> float:

@@ -50,7 +50,7 @@ def vgg16_bn_state_dict(weights: str | None = None) -> dict:
     cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(VGG16_BN_Weights.IMAGENET1K_V1.url).name
     path = Path(weights) if weights else cached
     if not path.is_file():
-        raise UserError(f"no VGG16-BN weights at {path}: copy {cached.name} there (from {VGG16_BN_Weights.IMAGENET1K_V1.url}) or pass the file as perceptual weights")
+        raise UserError(f"no VGG16-BN weights at {path}: put {cached.name} (from {VGG16_BN_Weights.IMAGENET1K_V1.url}) there, or pass its path (model.perceptual_weights=PATH)")
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 

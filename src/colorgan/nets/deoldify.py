@@ -8,6 +8,8 @@ map (inputs that are multiples of 16 but not of 32), the map is interpolated to 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import timm
 import torch
 import torch.nn.functional as F
@@ -92,6 +94,8 @@ def make_encoder(name: str, pretrained: bool = False, pretrained_file: str | Non
     (its hub cache, or a local file), the first conv adapted from RGB by timm."""
     from colorgan.errors import UserError
 
+    if pretrained_file and not Path(pretrained_file).is_file():
+        raise UserError(f"no pretrained weights for {name} at {pretrained_file}: give an existing .pth/.safetensors file, or pretrained=false")
     overlay = {"file": str(pretrained_file)} if pretrained_file else None
     try:
         return timm.create_model(name, features_only=True, pretrained=pretrained or bool(pretrained_file), in_chans=1, pretrained_cfg_overlay=overlay)
