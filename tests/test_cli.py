@@ -52,7 +52,8 @@ def test_multirun_gives_one_run_per_job(tmp_path):
         (["ckpt_path=/no/such.ckpt"], "does not exist"),
         (["init_from=/no/such.ckpt"], "init_from=/no/such.ckpt does not exist"),
         (["model=deoldify", "data=synthetic", "model.perceptual_weights=/no/vgg.pth"], "no VGG16-BN weights at /no/vgg.pth"),
-        (["model=deoldify", "model.pretrained_file=/no/effnet.pth"], "no pretrained weights for efficientnet_b0"),
+        (["model=deoldify", "model.pretrained_file=/no/effnet.pth"], "no pretrained weights for efficientnet_b0 at /no/effnet.pth"),
+        (["model=deoldify", "model.pretrained=true"], "no pretrained weights for efficientnet_b0 in the Hugging Face hub cache"),
         (["experiment=nogan", "start_stage=gen"], "start_stage=gen is not a stage"),
     ],
 )

@@ -95,7 +95,7 @@ def make_encoder(name: str, pretrained: bool = False, pretrained_file: str | Non
     from colorgan.errors import UserError
 
     if pretrained_file and not Path(pretrained_file).is_file():
-        raise UserError(f"no pretrained weights for {name} at {pretrained_file}: give an existing .pth/.safetensors file, or pretrained=false")
+        raise UserError(f"no pretrained weights for {name} at {pretrained_file}: give an existing .pth/.safetensors file (model.pretrained_file=PATH), or model.pretrained=false")
     overlay = {"file": str(pretrained_file)} if pretrained_file else None
     try:
         return timm.create_model(name, features_only=True, pretrained=pretrained or bool(pretrained_file), in_chans=1, pretrained_cfg_overlay=overlay)
@@ -105,7 +105,7 @@ def make_encoder(name: str, pretrained: bool = False, pretrained_file: str | Non
         raise
     except OSError as exc:  # hub unreachable and nothing cached, or the file is missing
         where = pretrained_file or "the Hugging Face hub cache"
-        raise UserError(f"no pretrained weights for {name} in {where}: set pretrained_file=PATH, or pretrained=false") from exc
+        raise UserError(f"no pretrained weights for {name} in {where}: set model.pretrained_file=PATH, or model.pretrained=false") from exc
 
 
 PRESETS = {
