@@ -21,7 +21,7 @@ def isolated_environment(tmp_path_factory):
     cache = tmp_path_factory.mktemp("cache")
     wandb_dir = tmp_path_factory.mktemp("wandb")
     env = {"COLORGAN_CACHE_DIR": str(cache), "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
-    env |= {"HF_HOME": str(cache / "huggingface"), "HF_HUB_OFFLINE": "1"}  # timm never downloads in tests
+    env |= {"HF_HOME": str(cache / "huggingface"), "HF_HUB_OFFLINE": "1", "TORCH_HOME": str(cache / "torch")}  # empty weight caches
     env |= {k: str(wandb_dir) for k in ("WANDB_DIR", "WANDB_CACHE_DIR", "WANDB_DATA_DIR", "WANDB_CONFIG_DIR")}
     os.environ.update(env)
     os.environ.pop("WANDB_API_KEY", None)

@@ -1,0 +1,90 @@
+"""colorgan-eval: the metrics table with the grey baseline, FID/LPIPS from local weights or reported unavailable."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from torchvision.models import alexnet
+
+from colorgan.cli.eval import run
+from colorgan.evaluate import markdown_table
+from conftest import compose_config, write_scenes
+
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("photos")
+    write_scenes(folder / "nested", 5, size=80, seed=3)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def lpips_file(tmp_path_factory) -> Path:
+    """torchvision AlexNet weights (random values) in the hub's file format."""
+    path = tmp_path_factory.mktemp("weights") / "alexnet.pth"
+    torch.manual_seed(0)
+    torch.save(alexnet().state_dict(), path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def fid_file(tmp_path_factory) -> Path:
+    """torch-fidelity Inception-v3 weights (random values): built once without loading any weights."""
+    from torch_fidelity import feature_extractor_inceptionv3 as fidelity
+
+    path = tmp_path_factory.mktemp("weights") / "inception.pth"
+    patch = pytest.MonkeyPatch()
+    patch.setattr(fidelity, "load_state_dict_from_url", lambda *a, **k: {})
+    patch.setattr(fidelity.FeatureExtractorInceptionV3, "load_state_dict", lambda self, state: None)
+    torch.manual_seed(0)
+    net = fidelity.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
+    patch.undo()
+    torch.save(net.state_dict(), path)
+    return path
+
+
+def test_table_of_every_metric_with_the_grey_baseline(tmp_path, tiny_checkpoint, photos, fid_file, lpips_file):
+    cfg = compose_config(
+        tmp_path, f"ckpt=[{tiny_checkpoint},{tiny_checkpoint}]", "names=[first,second]", f"data.root={photos}", "data.image_size=64",
+        "data.batch_size=2", "logger=none", f"fid_weights={fid_file}", f"lpips_weights={lpips_file}", "sheet_size=3", config_name="eval",
+    )
+    record = run(cfg)
+    rows = {r["model"]: r for r in record["rows"]}
+    assert list(rows) == ["grey (ab = 0)", "first", "second"] and record["images"] == 5
+    assert all(math.isfinite(v) for r in rows.values() for v in r.values() if not isinstance(v, str))
+    assert rows["grey (ab = 0)"]["cf"] < 0.01 and rows["first"]["de2000"] == pytest.approx(rows["second"]["de2000"])
+    assert record["fid"] == {"features": 2048, "weights": str(fid_file), "resize": record["fid"]["resize"], "available": True, "images": 5}
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert saved["rows"] == record["rows"] and (tmp_path / "results.md").read_text().strip() == markdown_table(record["rows"])
+    from PIL import Image
+
+    sheet = Image.open(tmp_path / "contact_sheet.png")
+    assert sheet.size == (4 * 66 + 2, 3 * 66 + 2)  # grey | first | second | truth, three photos, 2 px padding
+
+
+def test_missing_weights_are_reported_unavailable_with_the_path(tmp_path, tiny_checkpoint, photos):
+    cfg = compose_config(tmp_path, f"ckpt={tiny_checkpoint}", f"data.root={photos}", "data.image_size=64", "logger=none", config_name="eval")
+    record = run(cfg)
+    assert record["fid"]["available"] is False and record["fid"]["weights"].endswith("weights-inception-2015-12-05-6726825d.pth")
+    assert record["lpips"]["available"] is False and record["lpips"]["weights"].endswith("alexnet-owt-7be5be79.pth")
+    assert all(r["fid"] is None and r["lpips"] is None for r in record["rows"])
+    assert "n/a" in markdown_table(record["rows"])
+
+
+def test_command_line_prints_the_table(tmp_path, tiny_checkpoint, photos):
+    result = subprocess.run(
+        [str(BIN / "colorgan-eval"), f"ckpt={tiny_checkpoint}", f"data.root={photos}", "data.image_size=64", "logger=none", f"hydra.run.dir={tmp_path}"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "| grey (ab = 0) |" in result.stdout and "| pix2pix (" in result.stdout and "FID unavailable: no weights at" in result.stdout
+    bad = subprocess.run([str(BIN / "colorgan-eval"), "ckpt=/no/such.ckpt", f"data.root={photos}"], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert bad.returncode == 2 and bad.stderr.strip().startswith("colorgan-eval: error: checkpoint /no/such.ckpt does not exist")
