@@ -55,6 +55,8 @@ def test_multirun_gives_one_run_per_job(tmp_path):
         (["model=deoldify", "model.pretrained_file=/no/effnet.pth"], "no pretrained weights for efficientnet_b0 at /no/effnet.pth"),
         (["model=deoldify", "model.pretrained=true"], "no pretrained weights for efficientnet_b0 in the Hugging Face hub cache"),
         (["experiment=nogan", "start_stage=gen"], "start_stage=gen is not a stage"),
+        (["trainer=tpu"], "trainer=tpu needs torch_xla"),
+        (["experiment=seed_baseline"], "no data given: set data.root=DIR"),
     ],
 )
 def test_bad_input_is_one_line(tmp_path, args, message):

@@ -63,8 +63,19 @@ def load_weights(model: pl.LightningModule, path: str) -> None:
     model.load_state_dict(torch.load(path, map_location="cpu", weights_only=False)["state_dict"])
 
 
+def check_accelerator(trainer_cfg: DictConfig) -> None:
+    """A TPU run needs torch_xla (PJRT runtime); say so in one line rather than deep inside Lightning."""
+    if trainer_cfg.get("accelerator") == "tpu":
+        import importlib.util
+
+        if importlib.util.find_spec("torch_xla") is None:
+            raise UserError("trainer=tpu needs torch_xla: on a TPU VM, pip install 'torch_xla[tpu]'; elsewhere use trainer=gpu or trainer=cpu")
+        os.environ.setdefault("PJRT_DEVICE", "TPU")
+
+
 def train(cfg: DictConfig, group: str | None = None, name: str | None = None) -> dict[str, Any]:
     """Fit (and with cfg.test, test) the configured model; returns metrics and the paths a user wants next."""
+    check_accelerator(cfg.trainer)
     ckpt_path = cfg.get("ckpt_path")
     if ckpt_path and not Path(ckpt_path).is_file():
         raise UserError(f"ckpt_path={ckpt_path} does not exist: give the path of a .ckpt file, e.g. outputs/.../checkpoints/last.ckpt")
