@@ -88,3 +88,27 @@ def test_sweep_over_models(tmp_path):
     assert (sweep / "0" / "checkpoints" / "last.ckpt").is_file() and (sweep / "1" / "checkpoints" / "last.ckpt").is_file()
     egan_log = next((sweep / "1" / "csv").rglob("metrics.csv")).read_text()
     assert "egan/share/heuristic" in egan_log and "egan/share/heuristic" not in next((sweep / "0" / "csv").rglob("metrics.csv")).read_text()
+
+
+def test_two_trial_optuna_search_minimises_val_de2000(tmp_path):
+    args = ["-m", "hparams_search=optuna", "hydra.sweeper.n_trials=2", "experiment=synthetic", "trainer.max_epochs=1", "data.batches_per_epoch=2",
+            "model.generator.ngf=8", "model.discriminator.ndf=8", "logger=none", f"hydra.sweep.dir={tmp_path / 'sweep'}"]
+    result = run("colorgan-train", *args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    trials = sorted(p for p in (tmp_path / "sweep").iterdir() if p.is_dir())
+    assert [t.name for t in trials] == ["0", "1"] and all(list((t / "checkpoints").glob("last.ckpt")) for t in trials)
+    best = yaml.safe_load((tmp_path / "sweep" / "optimization_results.yaml").read_text())
+    assert set(best["best_params"]) == {"model.lr", "model.lambda_l1"} and 0 < best["best_value"] < 100
+
+
+def test_slurm_and_tpu_presets_compose():
+    from hydra import compose, initialize_config_dir
+
+    from colorgan.config import config_dir
+
+    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+        cfg = compose("train", ["hydra/launcher=slurm", "trainer=ddp", "trainer.devices=4", "trainer.num_nodes=2"], return_hydra_config=True)
+        tpu = compose("train", ["trainer=tpu"])
+    launcher = cfg.hydra.launcher
+    assert launcher._target_.endswith("SlurmLauncher") and (launcher.nodes, launcher.tasks_per_node, launcher.gpus_per_node) == (2, 4, 4)
+    assert (tpu.trainer.accelerator, tpu.trainer.precision) == ("tpu", "bf16-true")

@@ -47,12 +47,18 @@ def test_stopped_run_resumes_at_the_same_global_step(tmp_path):
     assert second["global_step"] == 20
 
 
-def test_trains_on_prepared_shards(tmp_path):
-    write_scenes(tmp_path / "photos", 48, size=96)
-    manifest = prepare([str(tmp_path / "photos")], tmp_path / "shards", PrepOptions(size=64, val_fraction=0.2, test_fraction=0.0), progress=False)
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory):
+    root = tmp_path_factory.mktemp("prepared")
+    write_scenes(root / "photos", 48, size=96)
+    manifest = prepare([str(root / "photos")], root / "shards", PrepOptions(size=64, val_fraction=0.2, test_fraction=0.0, maxcount=16), progress=False)
     assert manifest["splits"]["val"] > 0
+    return root / "shards"
+
+
+def test_trains_on_prepared_shards(tmp_path, shards):
     cfg = compose_config(
-        tmp_path / "run", "data=shards", f"data.root={tmp_path / 'shards'}", "data.image_size=32", "data.num_workers=1",
+        tmp_path / "run", "data=shards", f"data.root={shards}", "data.image_size=32", "data.num_workers=1",
         "data.batches_per_epoch=4", "data.batch_size=8", "model.generator.ngf=8", "model.discriminator.ndf=8",
         "trainer.max_epochs=1", "logger=csv", "test=false",
     )
@@ -65,3 +71,17 @@ def test_trains_on_prepared_shards(tmp_path):
 def test_missing_checkpoint_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="does not exist"):
         train(compose_config(tmp_path, "logger=none", f"ckpt_path={tmp_path / 'nope.ckpt'}"))
+
+
+def test_trains_on_shards_streamed_through_pipe_commands(tmp_path, shards):
+    """Object storage works the same way: e.g. pipe:gcloud storage cat gs://... or pipe:aws s3 cp s3://... -"""
+    train_urls = [f"pipe:cat {p}" for p in sorted(shards.glob("train-*.tar"))]
+    val_urls = [f"pipe:cat {p}" for p in sorted(shards.glob("val-*.tar"))]
+    assert len(train_urls) >= 2
+    cfg = compose_config(
+        tmp_path / "run", "data=shards", f"data.train_urls=[{','.join(train_urls)}]", f"data.val_urls=[{','.join(val_urls)}]",
+        "data.image_size=32", "data.num_workers=1", "data.batches_per_epoch=3", "data.batch_size=8",
+        "model.generator.ngf=8", "model.discriminator.ndf=8", "trainer.max_epochs=1", "logger=none",
+    )
+    result = train(cfg)
+    assert result["global_step"] == 6 and result["metrics"]["val_grey/de2000"] > 0

@@ -66,7 +66,7 @@ def _app(cfg: DictConfig) -> float | None:
     with report_user_errors(PROG):
         result = (run_stages if cfg.get("stages") else train)(cfg, group=group, name=name)
     if result["is_global_zero"]:
-        print(summary(result, [o for o in hydra_cfg.overrides.task if not o.startswith("ckpt_path=")]))
+        print(summary(result, [o for o in hydra_cfg.overrides.task if not o.startswith(("ckpt_path=", "hparams_search="))]))
     return result["metrics"].get("val/de2000")
 
 

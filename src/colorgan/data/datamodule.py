@@ -2,8 +2,10 @@
 
 Workers decode and augment RGB images into uint8 batches; the batch becomes (L, ab) on the device
 in `on_after_batch_transfer`. Training streams resampled shards (different for every rank and
-worker) and has a fixed number of batches per epoch, so every rank steps equally; validation and
-test are exact single passes over their shards, split by rank and by worker.
+worker) and has a fixed number of batches per epoch, so every rank steps equally. With
+`resample=False` an epoch is instead one pass over the training shards, each rank reading its own
+share, cut to the batches every rank can deliver (from the manifest's counts). Validation and test
+are exact single passes over their shards, split by rank and by worker.
 """
 
 from __future__ import annotations
@@ -147,6 +149,7 @@ class LabDataModule(pl.LightningDataModule):
         crop_scale: Sequence[float] = (0.5, 1.0),
         pin_memory: bool = False,
         seed: int = 0,
+        resample: bool = True,
     ):
         super().__init__()
         if root is None and train_urls is None:
@@ -157,7 +160,8 @@ class LabDataModule(pl.LightningDataModule):
         self.val_batch_size = val_batch_size or batch_size
         self.num_workers, self.batches_per_epoch = num_workers, batches_per_epoch
         self.shuffle_buffer, self.crop_scale = shuffle_buffer, tuple(crop_scale)
-        self.pin_memory, self.seed = pin_memory, seed
+        self.pin_memory, self.seed, self.resample = pin_memory, seed, resample
+        self.counts: dict[str, int] = {}
 
     def prepare_data(self) -> None:
         if self.bundled:
@@ -165,6 +169,8 @@ class LabDataModule(pl.LightningDataModule):
 
     def setup(self, stage: str | None = None) -> None:
         manifest = read_manifest(Path(self.root)) if self.root else None
+        if manifest is not None:
+            self.counts = {str(Path(self.root) / s["name"]): s["count"] for s in manifest["shards"]}
         for split, given in list(self.urls.items()):
             if given is not None:
                 self.urls[split] = expand_urls(given)
@@ -173,16 +179,34 @@ class LabDataModule(pl.LightningDataModule):
         if not self.urls["train"] and stage in (None, "fit"):
             raise UserError(f"no training shards in {self.root}: its manifest lists none for split 'train'")
 
-    def train_dataset(self, rank: int = 0) -> wds.DataPipeline:
-        """Endless stream of training batches for one rank: resampled shards, sample shuffle, augmentation."""
-        return wds.DataPipeline(
-            wds.ResampledShards(self.urls["train"], worker_seed=partial(_worker_seed, self.seed, rank), deterministic=True),
+    def _augmented_batches(self) -> list:
+        """Shard stream -> shuffled, decoded, augmented training batches."""
+        return [
             wds.tarfile_to_samples(handler=wds.warn_and_continue),
             wds.shuffle(self.shuffle_buffer, initial=min(100, self.shuffle_buffer)),
             wds.map(decode_rgb),
             wds.map(RandomCropFlip(self.image_size, self.crop_scale)),
             wds.batched(self.batch_size, collation_fn=stack_channels_last, partial=False),
-        )
+        ]
+
+    def train_dataset(self, rank: int = 0) -> wds.DataPipeline:
+        """Endless stream of training batches for one rank: resampled shards, sample shuffle, augmentation."""
+        shards = wds.ResampledShards(self.urls["train"], worker_seed=partial(_worker_seed, self.seed, rank), deterministic=True)
+        return wds.DataPipeline(shards, *self._augmented_batches())
+
+    def epoch_dataset(self, rank: int = 0, world_size: int = 1) -> wds.DataPipeline:
+        """One pass over this rank's share of the training shards (no shard is read by two ranks)."""
+        return wds.DataPipeline(wds.SimpleShardList(self.urls["train"][rank::world_size]), wds.split_by_worker, *self._augmented_batches())
+
+    def epoch_batches(self, world_size: int) -> int:
+        """Full batches the smallest rank delivers in one pass (its workers batch their shards separately)."""
+        urls, workers = self.urls["train"], max(1, self.num_workers)
+        if len(urls) < world_size * workers:
+            raise UserError(f"{len(urls)} training shards for {world_size} ranks x {workers} workers: write more, smaller shards (colorgan-prep --maxcount)")
+        if any(u not in self.counts for u in urls):
+            return self.batches_per_epoch  # explicit URLs carry no counts: data.batches_per_epoch is the promise
+        per_rank = [urls[r::world_size] for r in range(world_size)]
+        return min(sum(sum(self.counts[u] for u in shards[w::workers]) // self.batch_size for w in range(workers)) for shards in per_rank)
 
     def eval_dataset(self, split: str, rank: int = 0, world_size: int = 1) -> wds.DataPipeline:
         """One exact pass over a split: this rank's share of the shards, split again by worker."""
@@ -209,8 +233,12 @@ class LabDataModule(pl.LightningDataModule):
         return (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
 
     def train_dataloader(self) -> wds.WebLoader:
-        n = self.batches_per_epoch
-        return self._loader(self.train_dataset(self._rank()[0])).with_epoch(nbatches=n).with_length(n, silent=True)
+        rank, world = self._rank()
+        if self.resample:
+            dataset, n = self.train_dataset(rank), self.batches_per_epoch
+        else:
+            dataset, n = self.epoch_dataset(rank, world), self.epoch_batches(world)
+        return self._loader(dataset).with_epoch(nbatches=n).with_length(n, silent=True)
 
     def _eval_loader(self, split: str) -> wds.WebLoader | list:
         if not self.urls[split]:

@@ -59,6 +59,22 @@ class ColorizationModule(pl.LightningModule):
         ours.reset()
         grey.reset()
 
+    def share_batch_norm_statistics(self) -> None:
+        """Give every DDP rank rank 0's batch-norm running statistics, which drift apart where each rank
+        normalised its own batches (no SyncBatchNorm on CPU); evaluation then uses the checkpointed model."""
+        if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+            return
+        for module in self.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm) and module.track_running_stats:
+                torch.distributed.broadcast(module.running_mean, src=0)
+                torch.distributed.broadcast(module.running_var, src=0)
+
+    def on_validation_epoch_start(self) -> None:
+        self.share_batch_norm_statistics()
+
+    def on_test_epoch_start(self) -> None:
+        self.share_batch_norm_statistics()
+
     def on_validation_epoch_end(self) -> None:
         self._log_metrics("val")
 
