@@ -78,6 +78,18 @@ def test_bench_data_reports_json(tmp_path):
     assert record["images"] == 5 * 32 and record["images_per_s"] > 0 and record["machine"]["cores"]
 
 
+@pytest.mark.parametrize("loop", ["lightning", "plain"])
+def test_bench_train_through_lightning_or_a_plain_loop(tmp_path, loop):
+    tiny = ["model=pix2pix", "data.image_size=32", "data.batch_size=2", "model.generator.ngf=8", "model.discriminator.ndf=8"]
+    result = run("colorgan-bench", "train", "--loop", loop, "--steps", "3", "--warmup", "1", *tiny, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    record = json.loads(result.stdout)
+    assert record["loop"] == loop and record["images_per_s"] > 0 and record["model"] == "Pix2Pix"
+    if loop == "plain":
+        wrong = run("colorgan-bench", "train", "--loop", "plain", "model=egan", cwd=tmp_path)
+        assert wrong.returncode == 2 and "--loop plain measures model=pix2pix" in wrong.stderr
+
+
 def test_sweep_over_models(tmp_path):
     sweep = tmp_path / "sweep"
     result = run(

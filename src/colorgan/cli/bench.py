@@ -14,6 +14,7 @@ import pytorch_lightning as pl
 import torch
 
 from colorgan.cli.errors import report_user_errors
+from colorgan.errors import UserError
 
 PROG = "colorgan-bench"
 
@@ -125,11 +126,40 @@ def bench_infer(args: argparse.Namespace) -> dict:
     }
 
 
+def plain_pix2pix_loop(model, loader, warmup: int) -> float:
+    """pix2pix's training iteration in plain PyTorch (same networks, losses, optimisers, data); seconds after warm-up."""
+    import torch.nn.functional as F
+
+    from colorgan.losses import discriminator_loss, gan_loss
+
+    hp, G, D = model.hparams, model.generator.train(), model.discriminator.train()
+    opt_g = torch.optim.Adam(G.parameters(), lr=hp.lr, betas=tuple(hp.betas))
+    opt_d = torch.optim.Adam(D.parameters(), lr=hp.lr, betas=tuple(hp.betas))
+    start = None
+    for i, (L, ab) in enumerate(loader):
+        if i == warmup:
+            start = time.perf_counter()
+        fake = G(L)
+        loss_d = discriminator_loss(D(L, ab), D(L, fake.detach()))
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+        D.requires_grad_(False)
+        loss_g = gan_loss(D(L, fake), True) + hp.lambda_l1 * F.l1_loss(fake, ab)
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        D.requires_grad_(True)
+    return time.perf_counter() - start
+
+
 def bench_train(args: argparse.Namespace) -> dict:
-    """Training images/s and peak memory of a configured model through Lightning, on fixed random batches."""
+    """Training images/s and peak memory of a configured model on fixed random batches, through Lightning
+    or (--loop plain, pix2pix only) a plain PyTorch loop doing the same work."""
     from hydra.utils import instantiate
 
     from colorgan.callbacks import peak_memory_mb
+    from colorgan.models.pix2pix import Pix2Pix
 
     cfg = compose_train_config(args.overrides)
     size, batch = cfg.data.image_size, cfg.data.batch_size
@@ -138,16 +168,22 @@ def bench_train(args: argparse.Namespace) -> dict:
     L = torch.rand(batch, 1, size, size) * 2 - 1
     ab = (torch.rand(batch, 2, size, size) - 0.5) * 0.6
     loader = torch.utils.data.DataLoader([(L[0], ab[0])] * (batch * (args.warmup + args.steps)), batch_size=batch)
-    clock = _Clock(args.warmup)
-    trainer = instantiate(
-        cfg.trainer, max_epochs=1, max_steps=-1, logger=False, callbacks=[clock], enable_checkpointing=False,
-        enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0, default_root_dir=None,
-    )
-    trainer.fit(model, loader)
-    elapsed = clock.end - clock.start
+    if args.loop == "plain":
+        if type(model) is not Pix2Pix or cfg.trainer.accelerator != "cpu":
+            raise UserError("--loop plain measures model=pix2pix on trainer=cpu (the reference for Lightning's overhead)")
+        elapsed = plain_pix2pix_loop(model, loader, args.warmup)
+    else:
+        clock = _Clock(args.warmup)
+        trainer = instantiate(
+            cfg.trainer, max_epochs=1, max_steps=-1, logger=False, callbacks=[clock], enable_checkpointing=False,
+            enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0, default_root_dir=None,
+        )
+        trainer.fit(model, loader)
+        elapsed = clock.end - clock.start
     params = sum(p.numel() for p in model.parameters())
     device = next(model.parameters()).device
     figures = {
+        "loop": args.loop,
         "model": cfg.model._target_.rsplit(".", 1)[-1],
         "image_size": size,
         "batch_size": batch,
@@ -177,6 +213,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     train = sub.add_parser("train", help="training images/s and peak memory of a model (Hydra overrides pick it)")
     train.add_argument("--steps", type=int, default=10, help="timed batches")
     train.add_argument("--warmup", type=int, default=2)
+    train.add_argument("--loop", choices=("lightning", "plain"), default="lightning", help="plain: the same pix2pix work without Lightning")
     train.add_argument("overrides", nargs="*", help="Hydra overrides as for colorgan-train, e.g. model=egan data.image_size=64")
     infer = sub.add_parser("infer", help="latency of colourising one photo")
     infer.add_argument("--ckpt", help="a checkpoint; without it the model comes from the overrides, untrained")
