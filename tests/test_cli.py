@@ -85,6 +85,8 @@ def test_bench_train_through_lightning_or_a_plain_loop(tmp_path, loop):
     assert result.returncode == 0, result.stderr[-2000:]
     record = json.loads(result.stdout)
     assert record["loop"] == loop and record["images_per_s"] > 0 and record["model"] == "Pix2Pix"
+    if loop == "lightning":  # FLOPs of a batch, counted; utilisation needs a GPU with a known peak
+        assert record["gflops_per_batch"] > 0 and record["achieved_tflops_per_s"] > 0 and record["model_flops_utilisation"] is None
     if loop == "plain":
         wrong = run("colorgan-bench", "train", "--loop", "plain", "model=egan", cwd=tmp_path)
         assert wrong.returncode == 2 and "--loop plain measures model=pix2pix" in wrong.stderr

@@ -76,6 +76,38 @@ class _Clock(pl.Callback):
         self.end = time.perf_counter()
 
 
+class _FlopCount(pl.Callback):
+    """FLOPs of one training batch (the last warm-up one), counted by torch.utils.flop_counter."""
+
+    def __init__(self, batch_index: int):
+        self.batch_index, self.mode, self.flops = batch_index, None, None
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if batch_idx == self.batch_index:
+            from torch.utils.flop_counter import FlopCounterMode
+
+            self.mode = FlopCounterMode(display=False)
+            self.mode.__enter__()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if self.mode is not None:
+            self.mode.__exit__(None, None, None)
+            self.flops, self.mode = self.mode.get_total_flops(), None
+
+
+# dense bf16 tensor-core peaks (TFLOP/s) from the vendors' data sheets, by device-name fragment, most specific first
+PEAK_BF16_TFLOPS = {"H100 PCIe": 756.0, "H100": 989.4, "H200": 989.4, "GH200": 989.4, "A100": 312.0, "L40S": 362.0, "L4": 121.0}
+
+
+def model_flops_utilisation(flops_per_s: float, precision: str) -> float | None:
+    """Achieved / peak bf16 FLOP/s on a known GPU with bf16 precision; None elsewhere."""
+    if not torch.cuda.is_available() or "bf16" not in precision:
+        return None
+    name = torch.cuda.get_device_name()
+    peak = next((tflops for fragment, tflops in PEAK_BF16_TFLOPS.items() if fragment in name), None)
+    return round(flops_per_s / (peak * 1e12), 4) if peak else None
+
+
 def _synchronize(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -173,9 +205,9 @@ def bench_train(args: argparse.Namespace) -> dict:
             raise UserError("--loop plain measures model=pix2pix on trainer=cpu (the reference for Lightning's overhead)")
         elapsed = plain_pix2pix_loop(model, loader, args.warmup)
     else:
-        clock = _Clock(args.warmup)
+        clock, flop_count = _Clock(args.warmup), _FlopCount(max(0, args.warmup - 1))
         trainer = instantiate(
-            cfg.trainer, max_epochs=1, max_steps=-1, logger=False, callbacks=[clock], enable_checkpointing=False,
+            cfg.trainer, max_epochs=1, max_steps=-1, logger=False, callbacks=[flop_count, clock], enable_checkpointing=False,
             enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0, default_root_dir=None,
         )
         trainer.fit(model, loader)
@@ -195,6 +227,11 @@ def bench_train(args: argparse.Namespace) -> dict:
     }
     if device.type == "cpu":
         figures["peak_memory_above_start_mb"] = round(figures["peak_memory_mb"] - baseline_mb, 1)
+    if args.loop == "lightning" and flop_count.flops:
+        flops_per_s = flop_count.flops * args.steps / elapsed
+        figures["gflops_per_batch"] = round(flop_count.flops / 1e9, 2)
+        figures["achieved_tflops_per_s"] = round(flops_per_s / 1e12, 4)
+        figures["model_flops_utilisation"] = model_flops_utilisation(flops_per_s, figures["precision"])
     return figures
 
 
