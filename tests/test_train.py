@@ -85,3 +85,15 @@ def test_trains_on_shards_streamed_through_pipe_commands(tmp_path, shards):
     )
     result = train(cfg)
     assert result["global_step"] == 6 and result["metrics"]["val_grey/de2000"] > 0
+
+
+def test_compile_keeps_parameter_names_so_checkpoints_do_not_change(tmp_path):
+    from hydra.utils import instantiate
+
+    from colorgan.train import compile_networks
+
+    model = instantiate(compose_config(tmp_path, "experiment=synthetic").model)
+    names = list(model.state_dict())
+    compile_networks(model)
+    assert list(model.state_dict()) == names
+    assert model.generator._compiled_call_impl is not None and model.discriminator._compiled_call_impl is not None

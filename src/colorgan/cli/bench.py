@@ -192,11 +192,14 @@ def bench_train(args: argparse.Namespace) -> dict:
 
     from colorgan.callbacks import peak_memory_mb
     from colorgan.models.pix2pix import Pix2Pix
+    from colorgan.train import compile_networks
 
     cfg = compose_train_config(args.overrides)
     size, batch = cfg.data.image_size, cfg.data.batch_size
     baseline_mb = peak_memory_mb(torch.device("cpu"))
     model = instantiate(cfg.model)
+    if cfg.compile:
+        compile_networks(model)
     L = torch.rand(batch, 1, size, size) * 2 - 1
     ab = (torch.rand(batch, 2, size, size) - 0.5) * 0.6
     loader = torch.utils.data.DataLoader([(L[0], ab[0])] * (batch * (args.warmup + args.steps)), batch_size=batch)
@@ -220,6 +223,7 @@ def bench_train(args: argparse.Namespace) -> dict:
         "image_size": size,
         "batch_size": batch,
         "precision": str(cfg.trainer.precision),
+        "compile": bool(cfg.compile),
         "parameters_m": round(params / 1e6, 2),
         "images_per_s": round(args.steps * batch / elapsed, 2),
         "seconds_per_batch": round(elapsed / args.steps, 4),
