@@ -88,3 +88,13 @@ def test_command_line_prints_the_table(tmp_path, tiny_checkpoint, photos):
     assert "| grey (ab = 0) |" in result.stdout and "| pix2pix (" in result.stdout and "FID unavailable: no weights at" in result.stdout
     bad = subprocess.run([str(BIN / "colorgan-eval"), "ckpt=/no/such.ckpt", f"data.root={photos}"], capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert bad.returncode == 2 and bad.stderr.strip().startswith("colorgan-eval: error: checkpoint /no/such.ckpt does not exist")
+
+
+def test_wandb_run_gets_the_table_and_the_contact_sheet(tmp_path, tiny_checkpoint, photos):
+    cfg = compose_config(tmp_path, f"ckpt={tiny_checkpoint}", f"data.root={photos}", "data.image_size=64", "logger=wandb", config_name="eval")
+    run(cfg)
+    media = list((tmp_path / "wandb").glob("offline-run-*/files/media"))
+    assert media, "no offline wandb run with media"
+    tables = list(media[0].rglob("*.table.json"))
+    assert tables and "grey (ab = 0)" in tables[0].read_text()
+    assert list(media[0].rglob("*.png"))
