@@ -97,3 +97,21 @@ def test_compile_keeps_parameter_names_so_checkpoints_do_not_change(tmp_path):
     compile_networks(model)
     assert list(model.state_dict()) == names
     assert model.generator._compiled_call_impl is not None and model.discriminator._compiled_call_impl is not None
+
+
+class WeightLayout(pl.Callback):
+    """Records whether the generator's 4-d weights are channels-last while training."""
+
+    seen: list[bool] = []
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        weights = [p for p in pl_module.generator.parameters() if p.dim() == 4]
+        WeightLayout.seen.append(all(p.is_contiguous(memory_format=torch.channels_last) for p in weights))
+
+
+def test_channels_last_trains_in_nhwc(tmp_path):
+    overrides = ["experiment=synthetic", "channels_last=true", "logger=none", "data.batches_per_epoch=2", "trainer.max_epochs=1",
+                 "model.generator.ngf=8", "model.discriminator.ndf=8", "+callbacks.layout._target_=test_train.WeightLayout"]
+    WeightLayout.seen.clear()
+    train(compose_config(tmp_path, *overrides))
+    assert WeightLayout.seen == [True, True]

@@ -94,6 +94,8 @@ def train(cfg: DictConfig, group: str | None = None, name: str | None = None) ->
     model = instantiate(cfg.model)
     if cfg.get("init_from") and not ckpt_path:
         load_weights(model, cfg.init_from)
+    if cfg.get("channels_last"):
+        model.to(memory_format=torch.channels_last)
     if cfg.get("compile"):
         compile_networks(model)
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values()]

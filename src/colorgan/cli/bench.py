@@ -198,6 +198,8 @@ def bench_train(args: argparse.Namespace) -> dict:
     size, batch = cfg.data.image_size, cfg.data.batch_size
     baseline_mb = peak_memory_mb(torch.device("cpu"))
     model = instantiate(cfg.model)
+    if cfg.channels_last:
+        model.to(memory_format=torch.channels_last)
     if cfg.compile:
         compile_networks(model)
     L = torch.rand(batch, 1, size, size) * 2 - 1
@@ -223,6 +225,7 @@ def bench_train(args: argparse.Namespace) -> dict:
         "image_size": size,
         "batch_size": batch,
         "precision": str(cfg.trainer.precision),
+        "channels_last": bool(cfg.channels_last),
         "compile": bool(cfg.compile),
         "parameters_m": round(params / 1e6, 2),
         "images_per_s": round(args.steps * batch / elapsed, 2),

@@ -52,7 +52,6 @@ class DeOldify(ColorizationModule):
         feature_weight: float = 1.5,
         critic_threshold: float = 0.65,
         max_critic_steps: int = 10,
-        channels_last: bool = False,
     ):
         super().__init__()
         if stage not in STAGES:
@@ -67,8 +66,6 @@ class DeOldify(ColorizationModule):
         # GAN stage: whose turn it is and how long the critic has trained; in checkpoints so a resume continues exactly
         self.register_buffer("critic_steps", torch.zeros((), dtype=torch.long))
         self.register_buffer("critic_turn", torch.ones((), dtype=torch.bool))
-        if channels_last:
-            self.to(memory_format=torch.channels_last)
 
     def setup(self, stage: str) -> None:
         if stage == "fit" and self.hparams.stage != "critic":
