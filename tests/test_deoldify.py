@@ -113,3 +113,14 @@ def test_channels_last_run_from_a_pretrained_encoder_colourises_without_the_weig
 def test_unknown_stage_is_a_user_error():
     with pytest.raises(UserError, match="model.stage=pretrain is not a NoGAN stage"):
         DeOldify(generator={}, critic={}, stage="pretrain")
+
+
+def test_export_folds_spectral_norm_and_the_onnx_graph_serves_sizes_not_multiples_of_32(tmp_path, tiny_deoldify):
+    import onnxruntime
+
+    from colorgan.export import export
+
+    report = export(tiny_deoldify, tmp_path)
+    assert report["onnx_max_abs_diff"] < 1e-4  # parity checked by export itself, incl. a 32x48 batch of 2
+    session = onnxruntime.InferenceSession(report["onnx"])
+    assert session.run(None, {"L": torch.zeros(1, 1, 80, 112).numpy()})[0].shape == (1, 2, 80, 112)

@@ -39,6 +39,14 @@ def icnr_(weight: torch.Tensor, scale: int = 2) -> None:
         weight.copy_(sub.repeat_interleave(scale**2, dim=0))
 
 
+def match_size(x: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """x resized (nearest) to reference's height and width where they differ; always while exporting
+    to ONNX, where sizes are symbolic and the exported graph must serve every input size."""
+    if torch.onnx.is_in_onnx_export() or x.shape[-2:] != reference.shape[-2:]:
+        return F.interpolate(x, size=reference.shape[-2:], mode="nearest")
+    return x
+
+
 class PixelShuffleUp(nn.Module):
     """x2 upsampling: ICNR 1x1 conv to 4x channels, pixel shuffle, ReLU, blur (replication pad + 2x2 average)."""
 
@@ -83,9 +91,7 @@ class DecoderBlock(nn.Module):
         self.convs = nn.Sequential(*layers, *([SelfAttention(c_out)] if attention else []))
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
-        up = self.up(x)
-        if up.shape[-2:] != skip.shape[-2:]:
-            up = F.interpolate(up, size=skip.shape[-2:], mode="nearest")
+        up = match_size(self.up(x), skip)
         return self.convs(F.relu(torch.cat([up, self.skip_norm(skip)], dim=1)))
 
 
@@ -173,10 +179,7 @@ class DeOldifyGenerator(nn.Module):
         x = self._run(self.middle, features[-1])
         for block, skip in zip(self.decoder, reversed(features[:-1])):
             x = self._run(block, x, skip)
-        x = self.final_up(x)
-        if x.shape[-2:] != L.shape[-2:]:
-            x = F.interpolate(x, size=L.shape[-2:], mode="nearest")
-        x = torch.cat([x, L], dim=1)
+        x = torch.cat([match_size(self.final_up(x), L), L], dim=1)
         x = x + self._run(self.tail, x)  # residual tail on the joined input
         return torch.tanh(self.head(x))
 
