@@ -115,3 +115,21 @@ def test_channels_last_trains_in_nhwc(tmp_path):
     WeightLayout.seen.clear()
     train(compose_config(tmp_path, *overrides))
     assert WeightLayout.seen == [True, True]
+
+
+def test_trains_on_shards_from_an_fsspec_url(tmp_path, shards):
+    """Any scheme fsspec knows works as a shard URL (s3://, gcs://, az:// with their fsspec packages); memory:// here."""
+    import fsspec
+
+    memory = fsspec.filesystem("memory")
+    for path in shards.glob("*.tar"):
+        memory.pipe(f"/colorgan-test/{path.name}", path.read_bytes())
+    train_urls = ",".join(f"memory://colorgan-test/{p.name}" for p in sorted(shards.glob("train-*.tar")))
+    val_urls = ",".join(f"memory://colorgan-test/{p.name}" for p in sorted(shards.glob("val-*.tar")))
+    cfg = compose_config(
+        tmp_path / "run", "data=shards", f"data.train_urls=[{train_urls}]", f"data.val_urls=[{val_urls}]", "data.image_size=32",
+        "data.num_workers=0", "data.batches_per_epoch=2", "data.batch_size=8", "model.generator.ngf=8", "model.discriminator.ndf=8",
+        "trainer.max_epochs=1", "logger=none",
+    )
+    result = train(cfg)
+    assert result["global_step"] == 4 and result["metrics"]["val_grey/de2000"] > 0

@@ -23,6 +23,7 @@ import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 import webdataset as wds
+from webdataset.gopen import gopen_schemes
 from PIL import Image
 from torchvision.io import ImageReadMode, decode_jpeg
 from torchvision.transforms.v2.functional import pil_to_tensor
@@ -33,6 +34,17 @@ from colorgan.data.shards import read_manifest, split_urls
 from colorgan.errors import UserError
 
 IMAGE_KEYS = ("jpg", "jpeg", "png", "webp")
+
+
+def open_with_fsspec(url: str, mode: str = "rb", bufsize: int = 8192, **kw) -> Any:
+    """webdataset's opener for schemes it has no handler of its own for: whatever fsspec knows
+    (s3:// with s3fs, gcs:// with gcsfs, az:// with adlfs, memory://, ...)."""
+    import fsspec
+
+    return fsspec.open(url, mode).open()
+
+
+gopen_schemes["__default__"] = open_with_fsspec
 
 
 def expand_urls(urls: str | Sequence[str]) -> list[str]:
