@@ -117,6 +117,25 @@ def test_channels_last_trains_in_nhwc(tmp_path):
     assert WeightLayout.seen == [True, True]
 
 
+class OptimizerKinds(pl.Callback):
+    """Records whether each optimiser runs fused kernels."""
+
+    seen: list[bool] = []
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        OptimizerKinds.seen.extend(bool(opt.defaults["fused"]) for opt in trainer.optimizers)
+
+
+@pytest.mark.parametrize("model, fused", [("pix2pix", False), ("egan", True)])
+def test_fused_optimizer_switch_trains(tmp_path, model, fused):
+    """E-GAN restores parents' Adam state in place: fused Adam's state must survive that too."""
+    overrides = ["experiment=synthetic", f"model={model}", f"model.fused_optimizer={fused}", "logger=none", "data.batches_per_epoch=2",
+                 "trainer.max_epochs=1", "model.generator.ngf=8", "model.discriminator.ndf=8", "+callbacks.kinds._target_=test_train.OptimizerKinds"]
+    OptimizerKinds.seen.clear()
+    result = train(compose_config(tmp_path, *overrides))
+    assert OptimizerKinds.seen == [fused] * 4 and result["metrics"]["val/de2000"] > 0
+
+
 def test_trains_on_shards_from_an_fsspec_url(tmp_path, shards):
     """Any scheme fsspec knows works as a shard URL (s3://, gcs://, az:// with their fsspec packages); memory:// here."""
     import fsspec

@@ -165,8 +165,9 @@ def plain_pix2pix_loop(model, loader, warmup: int) -> float:
     from colorgan.losses import discriminator_loss, gan_loss
 
     hp, G, D = model.hparams, model.generator.train(), model.discriminator.train()
-    opt_g = torch.optim.Adam(G.parameters(), lr=hp.lr, betas=tuple(hp.betas))
-    opt_d = torch.optim.Adam(D.parameters(), lr=hp.lr, betas=tuple(hp.betas))
+    adam = {"lr": hp.lr, "betas": tuple(hp.betas), "fused": model.fused_optimizer()}
+    opt_g = torch.optim.Adam(G.parameters(), **adam)
+    opt_d = torch.optim.Adam(D.parameters(), **adam)
     start = None
     for i, (L, ab) in enumerate(loader):
         if i == warmup:
@@ -227,6 +228,7 @@ def bench_train(args: argparse.Namespace) -> dict:
         "precision": str(cfg.trainer.precision),
         "channels_last": bool(cfg.channels_last),
         "compile": bool(cfg.compile),
+        "fused_optimizer": bool(cfg.model.get("fused_optimizer")),
         "parameters_m": round(params / 1e6, 2),
         "images_per_s": round(args.steps * batch / elapsed, 2),
         "seconds_per_batch": round(elapsed / args.steps, 4),
@@ -286,3 +288,7 @@ def main(argv: list[str] | None = None) -> None:
         tmp = out.with_name(out.name + ".partial")
         tmp.write_text(text + "\n")
         tmp.replace(out)
+
+
+if __name__ == "__main__":
+    main()

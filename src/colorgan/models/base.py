@@ -85,6 +85,11 @@ class ColorizationModule(pl.LightningModule):
         L = batch[0] if isinstance(batch, (tuple, list)) else batch
         return self.colorize(L)
 
+    def fused_optimizer(self) -> bool | None:
+        """True when `fused_optimizer` is set and the weights live where PyTorch has fused Adam kernels (CPU, CUDA);
+        None (PyTorch's choice) elsewhere, e.g. on XLA devices."""
+        return bool(self.hparams.get("fused_optimizer") and self.device.type in ("cpu", "cuda")) or None
+
     def linear_decay(self, optimizer: torch.optim.Optimizer, start: float) -> LambdaLR:
         """Constant learning rate for the first `start` fraction of training, then linear decay to 0."""
         total = max(1, int(self.trainer.estimated_stepping_batches))

@@ -52,6 +52,7 @@ class DeOldify(ColorizationModule):
         feature_weight: float = 1.5,
         critic_threshold: float = 0.65,
         max_critic_steps: int = 10,
+        fused_optimizer: bool = True,
     ):
         super().__init__()
         if stage not in STAGES:
@@ -146,7 +147,7 @@ class DeOldify(ColorizationModule):
 
     def configure_optimizers(self):
         hp = self.hparams
-        adam = {"betas": tuple(hp.betas), "weight_decay": hp.weight_decay}
+        adam = {"betas": tuple(hp.betas), "weight_decay": hp.weight_decay, "fused": self.fused_optimizer()}
         critic_lr = hp.critic_lr or 5 * hp.lr
         if hp.stage == "gan":  # constant learning rates, as DeOldify's GAN phase
             return [torch.optim.AdamW(self.generator_param_groups(), **adam), torch.optim.AdamW(self.critic.parameters(), lr=critic_lr, **adam)]

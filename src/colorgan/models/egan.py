@@ -74,8 +74,9 @@ class EGAN(Pix2Pix):
         micro_batch: int = 8,
         selection: str = "fitness",
         keep: str = "snapshot",
+        fused_optimizer: bool = True,
     ):
-        super().__init__(generator, discriminator, lambda_l1, lr, betas, decay_start)
+        super().__init__(generator, discriminator, lambda_l1, lr, betas, decay_start, fused_optimizer)
         unknown = set(mutations) - set(MUTATIONS)
         if unknown or not mutations:
             raise ValueError(f"unknown mutations {sorted(unknown)}: choose from {', '.join(MUTATIONS)}")

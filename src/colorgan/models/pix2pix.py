@@ -23,6 +23,7 @@ class Pix2Pix(ColorizationModule):
         lr: float = 2e-4,
         betas: Sequence[float] = (0.5, 0.999),
         decay_start: float = 0.5,
+        fused_optimizer: bool = True,
     ):
         super().__init__()
         self.save_hyperparameters()
@@ -61,6 +62,7 @@ class Pix2Pix(ColorizationModule):
 
     def configure_optimizers(self):
         hp = self.hparams
-        opt_g = torch.optim.Adam(self.generator.parameters(), lr=hp.lr, betas=tuple(hp.betas))
-        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=hp.lr, betas=tuple(hp.betas))
+        adam = {"lr": hp.lr, "betas": tuple(hp.betas), "fused": self.fused_optimizer()}
+        opt_g = torch.optim.Adam(self.generator.parameters(), **adam)
+        opt_d = torch.optim.Adam(self.discriminator.parameters(), **adam)
         return [opt_g, opt_d], [self.linear_decay(opt_g, hp.decay_start), self.linear_decay(opt_d, hp.decay_start)]
