@@ -85,6 +85,12 @@ class ColorizationModule(pl.LightningModule):
         L = batch[0] if isinstance(batch, (tuple, list)) else batch
         return self.colorize(L)
 
+    def manual_step(self, optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+        """One manual-optimisation step: clear the gradients, backward through Lightning (precision, DDP), step."""
+        optimizer.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        optimizer.step()
+
     def fused_optimizer(self) -> bool | None:
         """True when `fused_optimizer` is set and the weights live where PyTorch has fused Adam kernels (CPU, CUDA);
         None (PyTorch's choice) elsewhere, e.g. on XLA devices."""

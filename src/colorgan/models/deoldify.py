@@ -111,26 +111,20 @@ class DeOldify(ColorizationModule):
         if self.critic_turn:
             with torch.no_grad():
                 fake = self.generator(L)
-            self.toggle_optimizer(opt_c)
-            loss = self.critic_loss(L, ab, fake)
-            opt_c.zero_grad(set_to_none=True)
-            self.manual_backward(loss)
-            opt_c.step()
-            self.untoggle_optimizer(opt_c)
+            with self.toggled_optimizer(opt_c):
+                loss = self.critic_loss(L, ab, fake)
+                self.manual_step(opt_c, loss)
             self.critic_steps += 1
             mean_loss = self.trainer.strategy.reduce(loss.detach(), reduce_op="mean")  # every DDP rank switches together
             if mean_loss.item() < self.hparams.critic_threshold or self.critic_steps >= self.hparams.max_critic_steps:
                 self.critic_turn.fill_(False)
             self.log("train/loss_critic", loss, prog_bar=True)
             return
-        self.toggle_optimizer(opt_g)
-        fake = self.generator(L)
-        loss_gan = gan_loss(self.critic(L, fake), True)
-        loss_perceptual = self.perceptual_loss(L, fake, ab)
-        opt_g.zero_grad(set_to_none=True)
-        self.manual_backward(loss_gan + self.hparams.feature_weight * loss_perceptual)
-        opt_g.step()
-        self.untoggle_optimizer(opt_g)
+        with self.toggled_optimizer(opt_g):
+            fake = self.generator(L)
+            loss_gan = gan_loss(self.critic(L, fake), True)
+            loss_perceptual = self.perceptual_loss(L, fake, ab)
+            self.manual_step(opt_g, loss_gan + self.hparams.feature_weight * loss_perceptual)
         self.log_dict({"train/loss_g_gan": loss_gan, "train/loss_perceptual": loss_perceptual, "train/critic_steps": self.critic_steps.float()})
         self.critic_turn.fill_(True)
         self.critic_steps.zero_()

@@ -151,13 +151,9 @@ class EGAN(Pix2Pix):
     def mutate(self, L: torch.Tensor, ab: torch.Tensor, mutation: str) -> None:
         """One generator step under `mutation` + lambda * L1."""
         opt_g = self.optimizers()[0]
-        self.toggle_optimizer(opt_g)
-        fake = self.generator(L)
-        loss = MUTATIONS[mutation](self.discriminator(L, fake)) + self.hparams.lambda_l1 * F.l1_loss(fake, ab)
-        opt_g.zero_grad(set_to_none=True)
-        self.manual_backward(loss)
-        opt_g.step()
-        self.untoggle_optimizer(opt_g)
+        with self.toggled_optimizer(opt_g):
+            fake = self.generator(L)
+            self.manual_step(opt_g, MUTATIONS[mutation](self.discriminator(L, fake)) + self.hparams.lambda_l1 * F.l1_loss(fake, ab))
 
     def _chosen_at_random(self, n_children: int) -> set[int]:
         generator = torch.Generator().manual_seed(int(self.global_step) * 7919 + 17)  # same choice on every rank
@@ -229,15 +225,12 @@ class EGAN(Pix2Pix):
         self.wins[self.mutations.index(best.mutation)] += 1
 
         opt_d = self.optimizers()[1]
-        self.toggle_optimizer(opt_d)
-        with torch.no_grad():
-            fake = self.generator(L)
-        for _ in range(self.hparams.n_d):
-            loss_d = self.discriminator_loss(L, ab, fake)
-            opt_d.zero_grad(set_to_none=True)
-            self.manual_backward(loss_d)
-            opt_d.step()
-        self.untoggle_optimizer(opt_d)
+        with self.toggled_optimizer(opt_d):
+            with torch.no_grad():
+                fake = self.generator(L)
+            for _ in range(self.hparams.n_d):
+                loss_d = self.discriminator_loss(L, ab, fake)
+                self.manual_step(opt_d, loss_d)
 
         logged = {"train/loss_d": loss_d, "egan/winner": float(self.mutations.index(best.mutation))}
         for mutation in self.mutations:

@@ -43,20 +43,14 @@ class Pix2Pix(ColorizationModule):
         opt_g, opt_d = self.optimizers()
         fake = self.generator(L)
 
-        self.toggle_optimizer(opt_d)
-        loss_d = self.discriminator_loss(L, ab, fake)
-        opt_d.zero_grad(set_to_none=True)
-        self.manual_backward(loss_d)
-        opt_d.step()
-        self.untoggle_optimizer(opt_d)
+        with self.toggled_optimizer(opt_d):
+            loss_d = self.discriminator_loss(L, ab, fake)
+            self.manual_step(opt_d, loss_d)
 
-        self.toggle_optimizer(opt_g)
-        loss_gan = gan_loss(self.discriminator(L, fake), True)
-        loss_l1 = F.l1_loss(fake, ab)
-        opt_g.zero_grad(set_to_none=True)
-        self.manual_backward(loss_gan + self.hparams.lambda_l1 * loss_l1)
-        opt_g.step()
-        self.untoggle_optimizer(opt_g)
+        with self.toggled_optimizer(opt_g):
+            loss_gan = gan_loss(self.discriminator(L, fake), True)
+            loss_l1 = F.l1_loss(fake, ab)
+            self.manual_step(opt_g, loss_gan + self.hparams.lambda_l1 * loss_l1)
 
         self.log_dict({"train/loss_d": loss_d, "train/loss_g_gan": loss_gan, "train/loss_l1": loss_l1}, prog_bar=True)
 
