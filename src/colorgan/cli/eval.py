@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import hydra
@@ -10,7 +9,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, ListConfig
 
 from colorgan.cli.errors import report_user_errors
-from colorgan.cli.train import check_overrides
+from colorgan.cli.hydra_app import run_app
 from colorgan.config import config_dir
 
 PROG = "colorgan-eval"
@@ -82,8 +81,4 @@ def _app(cfg: DictConfig) -> None:
 
 def main() -> None:
     """Console entry point."""
-    error = check_overrides("eval", sys.argv[1:])
-    if error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        sys.exit(2)
-    _app()
+    run_app(PROG, "eval", _app)

@@ -2,38 +2,17 @@
 
 from __future__ import annotations
 
-import sys
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.errors import HydraException
 from hydra.types import RunMode
 from omegaconf import DictConfig
-from omegaconf.errors import OmegaConfBaseException
 
-from colorgan.cli.errors import one_line, report_user_errors
+from colorgan.cli.errors import report_user_errors
+from colorgan.cli.hydra_app import run_app
 from colorgan.config import config_dir
 
 PROG = "colorgan-train"
-
-
-def check_overrides(config_name: str, args: list[str]) -> str | None:
-    """Compose the config once with the command line (first value of each sweep); the error in one line, if any."""
-    if any(a.startswith("-") and a not in ("-m", "--multirun") for a in args):
-        return None  # --help, --cfg, -cn ...: Hydra handles these itself
-    overrides = [a for a in args if not a.startswith("-")]
-    try:
-        parsed = OverridesParser.create().parse_overrides(overrides)
-        first = [
-            f"{o.get_key_element()}={next(iter(o.sweep_string_iterator()))}" if o.is_sweep_override() else o.input_line
-            for o in parsed
-        ]
-        with hydra.initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-            hydra.compose(config_name, overrides=first, return_hydra_config=True)
-    except (HydraException, OmegaConfBaseException, ValueError) as exc:
-        return one_line(exc)
-    return None
 
 
 def summary(result: dict, resume_args: list[str]) -> str:
@@ -72,8 +51,4 @@ def _app(cfg: DictConfig) -> float | None:
 
 def main() -> None:
     """Console entry point."""
-    error = check_overrides("train", sys.argv[1:])
-    if error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        sys.exit(2)
-    _app()
+    run_app(PROG, "train", _app)
