@@ -46,7 +46,9 @@ def test_multirun_gives_one_run_per_job(tmp_path):
     "args, message",
     [
         (["modle.lambda_l1=3"], "modle"),
-        (["model=nonexistent"], "nonexistent"),
+        (["model=nonexistent"], "Could not find 'model/nonexistent' Available options in 'model': deoldify egan pix2pix"),
+        (["data.image_size=100"], "image_size=100 is not a multiple of 64"),
+        (["data.batch_size=abc"], "data.batch_size=abc must be a positive whole number"),
         (["data=shards", "data.root=/no/such/folder"], "colorgan-prep"),
         (["data=shards"], "data.root"),
         (["ckpt_path=/no/such.ckpt"], "does not exist"),

@@ -25,7 +25,8 @@ def one_line(exc: BaseException) -> str:
     if isinstance(exc, MissingMandatoryValue):
         key = getattr(exc, "full_key", "") or str(exc).splitlines()[0]
         return f"{key} is required: add {key}=... to the command line"
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip() and not line.startswith(("    ", "\t"))]
+    text = str(exc).split("Config search path:")[0]  # Hydra's list of config folders: noise to a user
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("    ")]
     return " ".join(lines)
 
 

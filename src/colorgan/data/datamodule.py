@@ -166,6 +166,9 @@ class LabDataModule(pl.LightningDataModule):
         super().__init__()
         if root is None and train_urls is None:
             raise UserError("no data given: set data.root=DIR (a colorgan-prep output) or data.train_urls=...")
+        for key, value in {"image_size": image_size, "batch_size": batch_size, "batches_per_epoch": batches_per_epoch}.items():
+            if type(value) is not int or value < 1:
+                raise UserError(f"data.{key}={value} must be a positive whole number")
         self.root, self.bundled = root, bundled
         self.urls = {"train": train_urls, "val": val_urls, "test": test_urls}
         self.image_size, self.batch_size = image_size, batch_size

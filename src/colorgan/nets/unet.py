@@ -7,6 +7,7 @@ import math
 import torch
 from torch import nn
 
+from colorgan.errors import UserError
 from colorgan.nets.layers import init_gan_weights, norm_layer
 
 
@@ -30,10 +31,14 @@ class UNetGenerator(nn.Module):
         depth: int | None = None,
     ):
         super().__init__()
+        if type(image_size) is not int or image_size < 4:
+            raise UserError(f"image_size={image_size} is not a U-Net size: use a power of two such as 64 or 256")
         self.depth = depth or int(math.log2(image_size))
         self.size_multiple = 2**self.depth  # input sides must be multiples of this
         if self.depth < 2:
-            raise ValueError(f"image_size {image_size} is too small for a U-Net")
+            raise UserError(f"model.generator.depth={self.depth} is too small for a U-Net: use 2 or more, or leave it null")
+        if image_size % self.size_multiple:
+            raise UserError(f"image_size={image_size} is not a multiple of {self.size_multiple}, the U-Net's size step: use a power of two such as 64 or 256")
         chans = [ngf * min(2**i, max_mult) for i in range(self.depth)]
         bias = norm != "batch" and norm != "syncbatch"
         innermost = self.depth - 1
