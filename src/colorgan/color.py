@@ -30,10 +30,11 @@ def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
         return kornia.color.rgb_to_lab(rgb.float().clamp(0, 1))
 
 
-def lab_to_rgb(lab: torch.Tensor) -> torch.Tensor:
-    """CIE LAB in natural units, shape (B, 3, H, W) -> sRGB clipped to [0, 1], float32."""
+def lab_to_rgb(lab: torch.Tensor, clip: bool = True) -> torch.Tensor:
+    """CIE LAB in natural units, shape (B, 3, H, W) -> sRGB, float32; clipped to [0, 1] unless `clip` is False
+    (out-of-gamut values then keep their gradient, e.g. for a loss on RGB)."""
     with torch.autocast(device_type=lab.device.type, enabled=False):
-        return kornia.color.lab_to_rgb(lab.float(), clip=True)
+        return kornia.color.lab_to_rgb(lab.float(), clip=clip)
 
 
 def rgb_to_model(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -42,10 +43,15 @@ def rgb_to_model(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return lab[:, :1] / L_SCALE - 1.0, lab[:, 1:] / AB_SCALE
 
 
-def model_to_rgb(L: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
-    """Normalised L and ab -> sRGB in [0, 1]; the image keeps exactly the given L."""
+def uint8_to_model(batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """uint8 sRGB batch (B, 3, H, W), as data loaders deliver it -> (L, ab) in the contract's ranges."""
+    return rgb_to_model(batch.float() / 255.0)
+
+
+def model_to_rgb(L: torch.Tensor, ab: torch.Tensor, clip: bool = True) -> torch.Tensor:
+    """Normalised L and ab -> sRGB in [0, 1] (unclipped where `clip` is False); the image keeps exactly the given L."""
     lab = torch.cat([(L.float() + 1.0) * L_SCALE, ab.float() * AB_SCALE], dim=1)
-    return lab_to_rgb(lab)
+    return lab_to_rgb(lab, clip)
 
 
 def fit_to_gamut(L: torch.Tensor, ab: torch.Tensor, steps: int = 14) -> torch.Tensor:
