@@ -30,7 +30,7 @@ def test_train_leaves_checkpoints_samples_and_an_offline_wandb_run(tmp_path):
 def test_multirun_gives_one_run_per_job(tmp_path):
     sweep = tmp_path / "sweep"
     result = run(
-        "colorgan-train", "-m", "experiment=synthetic", "model.lambda_l1=10,100", "trainer.max_steps=4",
+        "colorgan-train", "-m", "experiment=synthetic", "model.lambda_l1=10,100", "max_batches=2",
         f"hydra.sweep.dir={sweep}", *TINY, cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-3000:]

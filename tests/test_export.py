@@ -20,7 +20,20 @@ def test_export_writes_weights_config_and_matching_onnx(tiny_checkpoint, tmp_pat
     assert all(torch.equal(v, state[f"generator.{k}"]) for k, v in weights.items())
     assert not any(k.startswith("discriminator") for k in weights)
     config = json.loads((tmp_path / "config.json").read_text())
-    assert config["generator"]["_target_"] == "colorgan.nets.UNetGenerator" and config["size_multiple"] == 32
+    assert config["hyper_parameters"]["generator"]["_target_"] == "colorgan.nets.UNetGenerator" and config["model"]["size_multiple"] == 32
+
+
+def test_an_export_folder_colourises_like_its_checkpoint(tiny_checkpoint, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from colorgan.inference import Colorizer
+
+    export(tiny_checkpoint, tmp_path, onnx=False)
+    photo = Image.fromarray(np.random.default_rng(0).integers(0, 255, (50, 70), dtype=np.uint8))
+    from_checkpoint = Colorizer.from_checkpoint(tiny_checkpoint, device="cpu").colorize(photo)
+    from_export = Colorizer.from_checkpoint(tmp_path, device="cpu").colorize(photo)
+    assert np.abs(np.asarray(from_checkpoint, dtype=int) - np.asarray(from_export, dtype=int)).max() <= 1
 
 
 def test_spectral_norm_is_folded_without_changing_outputs():

@@ -37,12 +37,12 @@ def test_pix2pix_learns_synthetic_colours(tmp_path):
 
 def test_stopped_run_resumes_at_the_same_global_step(tmp_path):
     common = ["experiment=synthetic", "logger=none", "model.generator.ngf=8", "model.discriminator.ndf=8", "data.batches_per_epoch=5", COUNTER]
-    first = train(compose_config(tmp_path / "a", *common, "trainer.max_steps=6"))  # stops mid-epoch: 3 batches, 2 steps each
+    first = train(compose_config(tmp_path / "a", *common, "max_batches=3"))  # stops mid-epoch: 3 batches, 2 optimiser steps each
     assert first["global_step"] == 6
     saved = torch.load(first["last_checkpoint"], weights_only=False)
     assert saved["global_step"] == 6
     BatchCounter.batches, BatchCounter.first_step = 0, None
-    second = train(compose_config(tmp_path / "b", *common, "trainer.max_steps=20", f"ckpt_path={first['last_checkpoint']}"))
+    second = train(compose_config(tmp_path / "b", *common, "max_batches=10", f"ckpt_path={first['last_checkpoint']}"))
     assert BatchCounter.first_step == 6 and BatchCounter.batches == 7
     assert second["global_step"] == 20
 

@@ -12,10 +12,11 @@ from safetensors.torch import save_file
 from torch import nn
 from torch.nn.utils import parametrize
 
+from colorgan.checkpoint import EXPORT_CONFIG, EXPORT_WEIGHTS, load_model
 from colorgan.color import CONTRACT_VERSION
-from colorgan.data.shards import write_json_atomic
 from colorgan.errors import UserError
-from colorgan.inference import load_model
+from colorgan.hints import generator_input
+from colorgan.io import atomic_path, write_json_atomic
 
 
 def fold_spectral_norm(module: nn.Module) -> nn.Module:
@@ -28,55 +29,83 @@ def fold_spectral_norm(module: nn.Module) -> nn.Module:
     return module
 
 
-def export_onnx(generator: nn.Module, path: Path, size: int, opset: int = 17) -> None:
-    """ONNX with dynamic batch, height and width; input `L` (B, 1, H, W), output `ab` (B, 2, H, W)."""
+class GeneratorGraph(nn.Module):
+    """The exported graph: `L` (B, 1, H, W) [and, for models that take hints, `hints` (B, 3, H, W): hinted ab
+    and mask, see colorgan.hints] -> `ab` (B, 2, H, W)."""
+
+    def __init__(self, generator: nn.Module, hints: bool):
+        super().__init__()
+        self.generator, self.hints = generator, hints
+
+    def forward(self, L: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
+        return self.generator(generator_input(L, hints) if self.hints else L)
+
+    def example_inputs(self, batch: int, height: int, width: int, random: bool = False) -> dict[str, torch.Tensor]:
+        """Named inputs of one shape: zeros, or random L and random sparse hints."""
+        L = torch.rand(batch, 1, height, width) * 2 - 1 if random else torch.zeros(batch, 1, height, width)
+        if not self.hints:
+            return {"L": L}
+        mask = (torch.rand(batch, 1, height, width) < 0.05).float() if random else torch.zeros(batch, 1, height, width)
+        return {"L": L, "hints": torch.cat([(torch.rand(batch, 2, height, width) - 0.5) * mask, mask], dim=1)}
+
+
+def export_onnx(graph: GeneratorGraph, path: Path, size: int, opset: int = 17) -> None:
+    """ONNX with dynamic batch, height and width."""
     dynamic = {0: "batch", 2: "height", 3: "width"}
-    tmp = path.with_name(path.name + ".partial")
-    with warnings.catch_warnings():
+    inputs = graph.example_inputs(1, size, size)
+    with warnings.catch_warnings(), atomic_path(path) as tmp:
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            generator, (torch.zeros(1, 1, size, size),), str(tmp), input_names=["L"], output_names=["ab"],
-            dynamic_axes={"L": dynamic, "ab": dynamic}, opset_version=opset, dynamo=False,
+            graph, tuple(inputs.values()), str(tmp), input_names=list(inputs), output_names=["ab"],
+            dynamic_axes={name: dynamic for name in [*inputs, "ab"]}, opset_version=opset, dynamo=False,
         )
-    tmp.replace(path)
 
 
-def onnx_parity(generator: nn.Module, path: Path, shapes: list[tuple[int, int, int, int]]) -> float:
-    """Largest |ONNX Runtime - PyTorch| over random inputs of the given shapes."""
+def onnx_parity(graph: GeneratorGraph, path: Path, shapes: list[tuple[int, int, int]]) -> float:
+    """Largest |ONNX Runtime - PyTorch| over random inputs of the given (batch, height, width) shapes."""
     import onnxruntime
 
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     worst = 0.0
     for shape in shapes:
-        L = torch.rand(shape) * 2 - 1
+        inputs = graph.example_inputs(*shape, random=True)
         with torch.no_grad():
-            expected = generator(L).numpy()
-        worst = max(worst, float(np.abs(session.run(None, {"L": L.numpy()})[0] - expected).max()))
+            expected = graph(**inputs).numpy()
+        got = session.run(None, {name: value.numpy() for name, value in inputs.items()})[0]
+        worst = max(worst, float(np.abs(got - expected).max()))
     return worst
 
 
 def export(checkpoint: str | Path, out_dir: str | Path, onnx: bool = True, tolerance: float = 1e-4) -> dict:
-    """Write generator.safetensors, config.json and (with `onnx`) generator.onnx into `out_dir`."""
+    """Write generator.safetensors, config.json (class, hyperparameters, contract) and (with `onnx`) generator.onnx
+    into `out_dir`; the folder loads anywhere a checkpoint does (Colorizer, colorgan-serve, colorgan-eval)."""
     model = load_model(checkpoint, device="cpu")
+    contract = model.contract
     generator = fold_spectral_norm(copy.deepcopy(model.generator)).eval()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    multiple = getattr(generator, "size_multiple", 16)
-    size = max(multiple, int(model.hparams.generator.get("image_size", 256)))
-    weights = out / "generator.safetensors"
-    save_file({k: v.contiguous() for k, v in generator.state_dict().items()}, str(weights.with_name(weights.name + ".partial")))
-    weights.with_name(weights.name + ".partial").replace(weights)
-    config = {"contract_version": CONTRACT_VERSION, "generator": model.hparams.generator, "model": type(model).__name__, "size_multiple": multiple}
-    write_json_atomic(out / "config.json", config)
-    report = {"weights": str(weights), "config": str(out / "config.json")}
+    weights = out / EXPORT_WEIGHTS
+    with atomic_path(weights) as tmp:
+        save_file({k: v.contiguous() for k, v in generator.state_dict().items()}, str(tmp))
+    cls = type(model)
+    config = {
+        "contract_version": CONTRACT_VERSION,
+        "target": f"{cls.__module__}.{cls.__qualname__}",
+        "hyper_parameters": dict(model.hparams),
+        "model": contract.to_dict(),
+    }
+    write_json_atomic(out / EXPORT_CONFIG, config)
+    report = {"weights": str(weights), "config": str(out / EXPORT_CONFIG)}
     if onnx:
         try:
             import onnxruntime  # noqa: F401
         except ImportError as exc:
             raise UserError("ONNX export needs onnx and onnxruntime: pip install 'colorgan[export]', or pass --no-onnx") from exc
         path = out / "generator.onnx"
-        export_onnx(generator, path, size)
-        diff = onnx_parity(generator, path, [(1, 1, size, size), (2, 1, multiple * 2, multiple * 3)])
+        graph = GeneratorGraph(generator, contract.hints).eval()
+        multiple = contract.size_multiple
+        export_onnx(graph, path, max(multiple, contract.image_size))
+        diff = onnx_parity(graph, path, [(1, contract.image_size, contract.image_size), (2, multiple * 2, multiple * 3)])
         if diff > tolerance:
             raise UserError(f"ONNX output differs from PyTorch by {diff:.2e} (> {tolerance:.0e}): please report this model")
         report |= {"onnx": str(path), "onnx_max_abs_diff": diff}

@@ -2,7 +2,7 @@
 
 Stage `name` runs in `<output_dir>/<name>/` with `cfg.stages[name]` merged over the base config.
 A finished stage leaves `stage.json`; re-running the same command in the same run folder skips
-finished stages and resumes an interrupted one from its own checkpoint, so each stage resumes alone.
+finished stages and resumes an interrupted one from its own checkpoints (colorgan.train's one rule).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from colorgan.data.shards import write_json_atomic
 from colorgan.errors import UserError
+from colorgan.io import write_json_atomic
 from colorgan.train import train
 
 RECORD = "stage.json"
@@ -31,12 +31,6 @@ def stage_config(cfg: DictConfig, name: str, output_dir: Path, init_from: str | 
     return merged
 
 
-def resume_point(output_dir: Path) -> str | None:
-    """The newest checkpoint an interrupted stage left (interrupted.ckpt or last.ckpt), if any."""
-    found = [p for p in (output_dir / "checkpoints" / n for n in ("interrupted.ckpt", "last.ckpt")) if p.is_file()]
-    return str(max(found, key=lambda p: p.stat().st_mtime)) if found else None
-
-
 def run_stages(cfg: DictConfig, group: str | None = None, name: str | None = None) -> dict[str, Any]:
     """Run cfg.stages in order; returns the last stage's result, every stage's under 'stages', and 'run_dir'."""
     names = list(cfg.stages)
@@ -51,8 +45,7 @@ def run_stages(cfg: DictConfig, group: str | None = None, name: str | None = Non
         if record.is_file():  # finished in an earlier invocation
             results[stage] = json.loads(record.read_text())
         else:
-            stage_cfg = stage_config(cfg, stage, output_dir, init_from)
-            stage_cfg.ckpt_path = resume_point(output_dir)
+            stage_cfg = stage_config(cfg, stage, output_dir, init_from)  # an interrupted stage resumes from its own checkpoints
             result = train(stage_cfg, group=group, name=f"{name or root.name}/{stage}")
             results[stage] = result | {"stage": stage, "init_from": init_from}
             if result["interrupted"]:

@@ -10,18 +10,15 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 from hydra.utils import instantiate
-from omegaconf import DictConfig
-from pytorch_lightning.callbacks import OnExceptionCheckpoint
+from omegaconf import DictConfig, open_dict
 from pytorch_lightning.loggers import WandbLogger
+from pytorch_lightning.plugins.io import CheckpointIO
 
-from colorgan.callbacks import SampleGrid
+from colorgan.callbacks import BatchLimit, SampleGrid
+from colorgan.checkpoint import read_checkpoint, resume_checkpoint
 from colorgan.errors import UserError
-
-
-# With OnExceptionCheckpoint present, a fit without ckpt_path resumes from a checkpoint already in its
-# checkpoint folder (a run re-started in the same hydra.run.dir) and warns when a fresh run has none.
-warnings.filterwarnings("ignore", message=r".*ckpt_path=None\)` was called without a model")
-warnings.filterwarnings("ignore", message=r".*there is no last checkpoint available")
+from colorgan.io import atomic_path
+from colorgan.tasks import closing_loggers
 
 
 def has_wandb_credentials() -> bool:
@@ -47,45 +44,85 @@ def make_loggers(cfg: DictConfig, group: str | None = None, name: str | None = N
     return loggers
 
 
-def last_checkpoint(trainer: pl.Trainer) -> str | None:
-    """The checkpoint to resume from: the one saved on interruption, else last.ckpt."""
-    candidates = [Path(c.ckpt_path) for c in trainer.callbacks if isinstance(c, OnExceptionCheckpoint) and trainer.interrupted]
-    checkpoint = trainer.checkpoint_callback
-    if checkpoint and checkpoint.save_last:
-        candidates.append(Path(checkpoint.dirpath) / "last.ckpt")
-    return next((str(p) for p in candidates if p.is_file()), None)
+class AtomicCheckpointIO(CheckpointIO):
+    """Lightning's checkpoint writer, through a temporary name renamed when complete: a crash or kill
+    during a save leaves the previous checkpoint intact, never a truncated one under its name."""
+
+    def __init__(self, inner: CheckpointIO):
+        self.inner = inner
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options: Any | None = None) -> None:
+        with atomic_path(path) as tmp:
+            self.inner.save_checkpoint(checkpoint, tmp, storage_options)
+
+    def load_checkpoint(self, path, map_location: Any | None = None, weights_only: bool | None = None) -> dict[str, Any]:
+        return self.inner.load_checkpoint(path, map_location=map_location, weights_only=weights_only)
+
+    def remove_checkpoint(self, path) -> None:
+        self.inner.remove_checkpoint(path)
 
 
 def load_weights(model: pl.LightningModule, path: str) -> None:
     """Start from the weights of a checkpoint (a new run, unlike ckpt_path, which resumes one)."""
     if not Path(path).is_file():
         raise UserError(f"init_from={path} does not exist: give the path of a .ckpt file, e.g. outputs/.../checkpoints/last.ckpt")
-    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=False)["state_dict"])
+    model.load_state_dict(read_checkpoint(path)["state_dict"])
 
 
 def check_accelerator(trainer_cfg: DictConfig) -> None:
-    """A TPU run needs torch_xla (PJRT runtime); say so in one line rather than deep inside Lightning."""
-    if trainer_cfg.get("accelerator") == "tpu":
+    """Say in one line what to use when the configured accelerator is not on this machine."""
+    accelerator = trainer_cfg.get("accelerator")
+    if accelerator == "tpu":
         import importlib.util
 
         if importlib.util.find_spec("torch_xla") is None:
             raise UserError("trainer=tpu needs torch_xla: on a TPU VM, pip install 'torch_xla[tpu]'; elsewhere use trainer=gpu or trainer=cpu")
         os.environ.setdefault("PJRT_DEVICE", "TPU")
+    if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise UserError("this trainer needs a CUDA GPU and none is visible: use trainer=cpu, or trainer=ddp_cpu for two CPU processes")
+
+
+def check_length(cfg: DictConfig) -> None:
+    """A run's length is counted in batches for every model: max_batches, or max_epochs x data.batches_per_epoch."""
+    if cfg.trainer.get("max_steps", -1) not in (-1, None):
+        raise UserError(
+            "trainer.max_steps counts optimiser steps, which differ per model (pix2pix takes 2 per batch, E-GAN 5): "
+            "set the length in batches with max_batches=N, or trainer.max_epochs and data.batches_per_epoch"
+        )
+    if cfg.get("max_batches"):
+        with open_dict(cfg):
+            cfg.trainer.max_epochs = -1  # BatchLimit ends the run, also when it resumes after a stop mid-epoch
 
 
 def compile_networks(model: pl.LightningModule) -> None:
-    """torch.compile every network in place (nn.Module.compile keeps parameter names: checkpoints do not change)."""
-    for name in ("generator", "discriminator", "critic"):
-        if isinstance(getattr(model, name, None), torch.nn.Module):
-            getattr(model, name).compile()
+    """torch.compile every network of the model's contract in place (parameter names, so checkpoints, do not change)."""
+    for name in model.networks:
+        getattr(model, name).compile()
+
+
+def build_trainer(cfg: DictConfig, loggers: list) -> tuple[pl.Trainer, list[pl.Callback]]:
+    """The configured Trainer with its callbacks, writing checkpoints atomically."""
+    callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values()]
+    if cfg.get("max_batches"):
+        callbacks.append(BatchLimit(cfg.max_batches))
+    trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    trainer.strategy.checkpoint_io = AtomicCheckpointIO(trainer.strategy.checkpoint_io)
+    return trainer, callbacks
 
 
 def train(cfg: DictConfig, group: str | None = None, name: str | None = None) -> dict[str, Any]:
-    """Fit (and with cfg.test, test) the configured model; returns metrics and the paths a user wants next."""
+    """Fit (and with cfg.test, test) the configured model; returns metrics and the paths a user wants next.
+
+    Without ckpt_path, a run whose folder already holds checkpoints (the same hydra.run.dir again) resumes
+    from the newest complete one.
+    """
     check_accelerator(cfg.trainer)
+    check_length(cfg)
     ckpt_path = cfg.get("ckpt_path")
-    if ckpt_path and not Path(ckpt_path).is_file():
-        raise UserError(f"ckpt_path={ckpt_path} does not exist: give the path of a .ckpt file, e.g. outputs/.../checkpoints/last.ckpt")
+    if ckpt_path:
+        read_checkpoint(ckpt_path)  # missing, damaged or unsafe: one line before anything is built
+    else:
+        ckpt_path = resume_checkpoint(Path(cfg.paths.output_dir) / "checkpoints")
     if cfg.get("seed") is not None:
         pl.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = instantiate(cfg.data)
@@ -98,31 +135,26 @@ def train(cfg: DictConfig, group: str | None = None, name: str | None = None) ->
         model.to(memory_format=torch.channels_last)
     if cfg.get("compile"):
         compile_networks(model)
-    callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values()]
-    loggers = make_loggers(cfg, group=group, name=name)
-    trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
-    wandb_loggers = [lg for lg in loggers if isinstance(lg, WandbLogger)]
-    wandb_dir = None
-    try:
-        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+    with closing_loggers():  # one wandb run per training run, finished however it ends
+        loggers = make_loggers(cfg, group=group, name=name)
+        trainer, callbacks = build_trainer(cfg, loggers)
+        with warnings.catch_warnings():
+            # a fresh run: Lightning looks for the on-exception checkpoint to resume from and says there is none
+            warnings.filterwarnings("ignore", message=r".*ckpt_path=None\)` was called without a model")
+            warnings.filterwarnings("ignore", message=r".*there is no last checkpoint available")
+            trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
         if cfg.get("test"):
-            trainer.test(model, datamodule=datamodule, ckpt_path="best" if trainer.checkpoint_callback else None)
-    finally:
-        if wandb_loggers:
-            import wandb
-
-            if wandb_loggers[0]._experiment is not None:  # rank zero started a run
-                wandb_dir = str(Path(wandb_loggers[0].experiment.dir).parent)
-            wandb.finish()
-    checkpoint = trainer.checkpoint_callback
-    grids = [c.last_path for c in callbacks if isinstance(c, SampleGrid) and c.last_path]
-    return {
-        "global_step": trainer.global_step,
-        "is_global_zero": trainer.is_global_zero,
-        "interrupted": trainer.interrupted,
-        "metrics": {k: float(v) for k, v in trainer.callback_metrics.items()},
-        "best_checkpoint": getattr(checkpoint, "best_model_path", None) or None,
-        "last_checkpoint": last_checkpoint(trainer),
-        "sample_grid": str(grids[0]) if grids else None,
-        "wandb_dir": wandb_dir,
-    }
+            trainer.test(model, datamodule=datamodule, ckpt_path="best" if trainer.checkpoint_callback else None, weights_only=True)
+        wandb_loggers = [lg for lg in loggers if isinstance(lg, WandbLogger) and lg._experiment is not None]  # rank zero started a run
+        checkpoint = trainer.checkpoint_callback
+        grids = [c.last_path for c in callbacks if isinstance(c, SampleGrid) and c.last_path]
+        return {
+            "global_step": trainer.global_step,
+            "is_global_zero": trainer.is_global_zero,
+            "interrupted": trainer.interrupted,
+            "metrics": {k: float(v) for k, v in trainer.callback_metrics.items()},
+            "best_checkpoint": getattr(checkpoint, "best_model_path", None) or None,
+            "last_checkpoint": resume_checkpoint(checkpoint.dirpath) if checkpoint else None,
+            "sample_grid": str(grids[0]) if grids else None,
+            "wandb_dir": str(Path(wandb_loggers[0].experiment.dir).parent) if wandb_loggers else None,
+        }

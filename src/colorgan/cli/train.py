@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
@@ -35,18 +34,17 @@ def summary(result: dict, resume_args: list[str]) -> str:
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")
 def _app(cfg: DictConfig) -> float | None:
-    from colorgan.stages import run_stages
-    from colorgan.train import train
+    from colorgan.tasks import fit
 
     hydra_cfg = HydraConfig.get()
     multirun = hydra_cfg.mode == RunMode.MULTIRUN
     group = hydra_cfg.sweep.dir.rstrip("/").split("/")[-1] if multirun else None
     name = f"{hydra_cfg.job.num}:{hydra_cfg.job.override_dirname}" if multirun else None
     with report_user_errors(PROG):
-        result = (run_stages if cfg.get("stages") else train)(cfg, group=group, name=name)
+        result = fit(cfg, group=group, name=name)
     if result["is_global_zero"]:
         print(summary(result, [o for o in hydra_cfg.overrides.task if not o.startswith(("ckpt_path=", "hparams_search="))]))
-    return result["metrics"].get("val/de2000")
+    return result["metrics"].get(cfg.optimized_metric)  # what sweepers (Optuna) optimise
 
 
 def main() -> None:

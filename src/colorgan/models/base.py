@@ -1,7 +1,13 @@
-"""The base LightningModule: (L, ab) batches, metrics against the grey baseline, prediction, checkpoint metadata."""
+"""The base LightningModule and the model contract every colouriser states.
+
+A model is one module (a `ColorizationModule` subclass) and one config (conf/model/NAME.yaml); nothing else
+in colorgan names it. The contract (`ModelContract`) is what inference, export, eval and bench need to know,
+written into every checkpoint and read from there alone.
+"""
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import pytorch_lightning as pl
@@ -10,11 +16,51 @@ from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 
 from colorgan.color import CONTRACT_VERSION, model_to_rgb
+from colorgan.hints import HintSampler, generator_input
 from colorgan.metrics import ColorMetrics
+
+CHECKPOINT_FORMAT = 2  # 1: colorgan 0.1.0 (no contract stored); 2: the contract is in checkpoint["colorgan"]["model"]
+INPUTS = {False: ("L",), True: ("L", "hint_ab", "hint_mask")}
+
+
+@dataclass(frozen=True)
+class ModelContract:
+    """What a trained model promises to whoever runs it.
+
+    networks: attribute names of its nn.Modules, generator first (compile and channels_last act on all,
+    export on the generator); image_size: the side it was trained at (the default render size);
+    size_multiple: input sides must be multiples of this; inputs: the generator's inputs, L alone or
+    L with a hint map (see colorgan.hints).
+    """
+
+    networks: tuple[str, ...]
+    image_size: int
+    size_multiple: int
+    inputs: tuple[str, ...]
+
+    @property
+    def hints(self) -> bool:
+        """Whether the generator takes user hints."""
+        return "hint_mask" in self.inputs
+
+    @property
+    def in_channels(self) -> int:
+        """Channels of the generator's input tensor: L (1), hinted ab (2) and the hint mask (1)."""
+        return 4 if self.hints else 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "ModelContract":
+        return cls(tuple(values["networks"]), int(values["image_size"]), int(values["size_multiple"]), tuple(values["inputs"]))
 
 
 class ColorizationModule(pl.LightningModule):
-    """Subclasses set `self.generator` (L -> ab) and implement `training_step` and `configure_optimizers`.
+    """Subclasses build their networks (the generator with `in_channels=self.in_channels`), list their
+    attribute names in `networks` (generator first), and implement `training_step` and `configure_optimizers`.
+    In training steps, `self.generator_input(L, ab)` is what the generator sees (L, plus simulated hints
+    when the model takes hints).
 
     Validation and test compare RGB rebuilt from the true L and the predicted ab with the truth, and
     log the same metrics for the grey baseline (ab = 0) beside them, plus `de2000_gain`, the fraction
@@ -22,30 +68,63 @@ class ColorizationModule(pl.LightningModule):
     """
 
     generator: nn.Module
+    networks: tuple[str, ...] = ("generator",)
 
-    def __init__(self) -> None:
+    def __init__(self, hints: bool = False, hint_sampler: dict[str, Any] | None = None) -> None:
         super().__init__()
+        self.hints = hints
+        self.hint_sampler = HintSampler(**(hint_sampler or {}))
+        self.image_size: int | None = None  # the data's, set when fitting; kept in checkpoints
         self.metrics = nn.ModuleDict({f"{stage}{kind}": ColorMetrics() for stage in ("val", "test") for kind in ("", "_grey")})
 
-    def forward(self, L: torch.Tensor) -> torch.Tensor:
-        return self.generator(L)
+    @property
+    def in_channels(self) -> int:
+        """Channels the generator must accept."""
+        return 4 if self.hints else 1
 
-    def colorize(self, L: torch.Tensor) -> torch.Tensor:
+    @property
+    def contract(self) -> ModelContract:
+        """This model's contract (see ModelContract)."""
+        multiple = int(getattr(self.generator, "size_multiple", 1))
+        return ModelContract(tuple(self.networks), int(self.image_size or 256), multiple, INPUTS[self.hints])
+
+    def on_fit_start(self) -> None:
+        size = getattr(self.trainer.datamodule, "image_size", None)
+        if size:
+            self.image_size = int(size)
+
+    def generator_input(self, L: torch.Tensor, ab: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+        """The generator's input for a batch: L, or with hints L + hints simulated from the true ab (training)."""
+        if not self.hints:
+            return L
+        hints = self.hint_sampler.sample(ab, generator) if ab is not None else None
+        return generator_input(L, hints)
+
+    def forward(self, L: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
+        """Normalised ab for normalised L; `hints` is a hint map (colorgan.hints) for models that take hints."""
+        return self.generator(generator_input(L, hints) if self.hints else L)
+
+    def colorize(self, L: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
         """Normalised L batch -> RGB in [0, 1] with the input's own lightness."""
-        return model_to_rgb(L, self(L))
+        return model_to_rgb(L, self(L, hints))
 
-    def _evaluate(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> dict[str, torch.Tensor]:
+    def _evaluate(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str, batch_idx: int) -> dict[str, torch.Tensor]:
         L, ab = batch
-        images = {"grey": model_to_rgb(L, torch.zeros_like(ab)), "pred": self.colorize(L), "true": model_to_rgb(L, ab)}
+        hints = None
+        if self.hints:  # the same hints for every evaluation: a fixed seed per batch
+            hints = self.hint_sampler.sample(ab, torch.Generator().manual_seed(batch_idx))
+        images = {"grey": model_to_rgb(L, torch.zeros_like(ab)), "pred": self.colorize(L, hints), "true": model_to_rgb(L, ab)}
         self.metrics[stage].update(images["pred"], images["true"])
         self.metrics[f"{stage}_grey"].update(images["grey"], images["true"])
+        if hints is not None:
+            images["hints"] = hints
         return images
 
     def validation_step(self, batch, batch_idx):
-        return self._evaluate(batch, "val")
+        return self._evaluate(batch, "val", batch_idx)
 
     def test_step(self, batch, batch_idx):
-        return self._evaluate(batch, "test")
+        return self._evaluate(batch, "test", batch_idx)
 
     def _log_metrics(self, stage: str) -> None:
         ours, grey = self.metrics[stage], self.metrics[f"{stage}_grey"]
@@ -96,9 +175,16 @@ class ColorizationModule(pl.LightningModule):
         None (PyTorch's choice) elsewhere, e.g. on XLA devices."""
         return bool(self.hparams.get("fused_optimizer") and self.device.type in ("cpu", "cuda")) or None
 
+    def training_batches(self) -> int:
+        """The run's length in batches (what per-batch schedules span): max_batches, else epochs x batches per epoch."""
+        from colorgan.callbacks import BatchLimit
+
+        limits = [c.max_batches for c in self.trainer.callbacks if isinstance(c, BatchLimit)]
+        return max(1, int(min([self.trainer.estimated_stepping_batches, *limits])))
+
     def linear_decay(self, optimizer: torch.optim.Optimizer, start: float) -> LambdaLR:
         """Constant learning rate for the first `start` fraction of training, then linear decay to 0."""
-        total = max(1, int(self.trainer.estimated_stepping_batches))
+        total = self.training_batches()
         begin = int(total * start)
         return LambdaLR(optimizer, lambda it: 1.0 if it < begin else max(0.0, (total - it) / max(1, total - begin)))
 
@@ -111,4 +197,14 @@ class ColorizationModule(pl.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         cls = type(self)
-        checkpoint["colorgan"] = {"contract_version": CONTRACT_VERSION, "target": f"{cls.__module__}.{cls.__qualname__}"}
+        checkpoint["colorgan"] = {
+            "contract_version": CONTRACT_VERSION,
+            "format": CHECKPOINT_FORMAT,
+            "target": f"{cls.__module__}.{cls.__qualname__}",
+            "model": self.contract.to_dict(),
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        model = checkpoint.get("colorgan", {}).get("model")
+        if model:
+            self.image_size = model["image_size"]

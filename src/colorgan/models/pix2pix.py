@@ -13,7 +13,13 @@ from colorgan.models.base import ColorizationModule
 
 
 class Pix2Pix(ColorizationModule):
-    """The conditional GAN baseline. `generator` and `discriminator` are Hydra configs of nn.Modules."""
+    """The conditional GAN baseline. `generator` and `discriminator` are Hydra configs of nn.Modules.
+
+    With hints, the generator also sees the hint map; the discriminator judges (L, ab) alone, since a
+    colourisation should look real whatever hints it was given (and L1 already ties it to the truth).
+    """
+
+    networks = ("generator", "discriminator")
 
     def __init__(
         self,
@@ -24,11 +30,13 @@ class Pix2Pix(ColorizationModule):
         betas: Sequence[float] = (0.5, 0.999),
         decay_start: float = 0.5,
         fused_optimizer: bool = True,
+        hints: bool = False,
+        hint_sampler: dict[str, Any] | None = None,
     ):
-        super().__init__()
+        super().__init__(hints=hints, hint_sampler=hint_sampler)
         self.save_hyperparameters()
         self.automatic_optimization = False
-        self.generator = instantiate(generator)
+        self.generator = instantiate(generator, in_channels=self.in_channels)
         self.discriminator = instantiate(discriminator)
 
     def discriminator_loss(self, L: torch.Tensor, ab: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
@@ -41,7 +49,7 @@ class Pix2Pix(ColorizationModule):
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         L, ab = batch
         opt_g, opt_d = self.optimizers()
-        fake = self.generator(L)
+        fake = self.generator(self.generator_input(L, ab))
 
         with self.toggled_optimizer(opt_d):
             loss_d = self.discriminator_loss(L, ab, fake)

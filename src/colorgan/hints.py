@@ -1,0 +1,135 @@
+"""User hints (Zhang et al. 2017, "Real-Time User-Guided Image Colorization with Learned Deep Priors").
+
+A hint map is a (B, 3, H, W) tensor at the model's input size: channels 0-1 the hinted ab (normalised as
+in the colour contract, 0 where there is no hint) and channel 2 the mask (1 on hinted pixels). Generators
+that take hints see L, the hinted ab and the mask minus 1/2 (the reference code centres the mask).
+
+Training simulates hints as the reference does: per image a geometric number of square patches
+(stop with probability `p` before each, so 1/8 of images get none and colour on their own), each of a
+side drawn uniformly from `patch_sizes`, at a location drawn from a normal around the centre (sd a
+quarter of the free range, clipped), and each hint is the mean true ab of its patch.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+
+from colorgan.color import AB_SCALE, rgb_to_lab
+from colorgan.errors import UserError
+
+HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
+
+
+@dataclass(frozen=True)
+class Hint:
+    """A colour at a point of the photo: x, y in the photo's own pixels (origin top-left), a colour as sRGB
+    hex ('#RRGGBB') or natural-unit (a, b), and an optional side in photo pixels (default: one model pixel)."""
+
+    x: float
+    y: float
+    color: str | tuple[float, float]
+    size: float | None = None
+
+    def ab(self) -> tuple[float, float]:
+        """The hint's colour as normalised ab (the colour contract's ab / 110)."""
+        if isinstance(self.color, str):
+            match = HEX.match(self.color.strip())
+            if not match:
+                raise UserError(f"hint colour {self.color!r} is not a colour: use sRGB hex such as #3060C0")
+            rgb = torch.tensor([int(match.group(1)[i : i + 2], 16) / 255 for i in (0, 2, 4)]).view(1, 3, 1, 1)
+            a, b = rgb_to_lab(rgb)[0, 1:, 0, 0].tolist()
+        else:
+            a, b = self.color
+        return a / AB_SCALE, b / AB_SCALE
+
+
+def parse_hint(text: str) -> Hint:
+    """'X,Y,#RRGGBB[,SIZE]' (the command line's --hint) -> Hint; one-line error otherwise."""
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        if len(parts) not in (3, 4):
+            raise ValueError
+        return Hint(float(parts[0]), float(parts[1]), parts[2], float(parts[3]) if len(parts) == 4 else None)
+    except ValueError:
+        raise UserError(f"--hint {text!r} is not X,Y,#RRGGBB[,SIZE]: e.g. --hint 120,80,#3060C0") from None
+
+
+def hints_from_json(items: Sequence[dict]) -> list[Hint]:
+    """[{x, y, color[, size]}, ...] (the web API's and --hints FILE's form) -> Hints; one-line error otherwise."""
+    try:
+        return [Hint(float(h["x"]), float(h["y"]), h["color"] if isinstance(h["color"], str) else tuple(h["color"]), h.get("size")) for h in items]
+    except (KeyError, TypeError, ValueError):
+        raise UserError('hints must be a JSON list of {"x": X, "y": Y, "color": "#RRGGBB"} objects') from None
+
+
+def empty_hints(batch: int, height: int, width: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    """A hint map with no hints."""
+    return torch.zeros(batch, 3, height, width, device=device)
+
+
+def rasterize(hints: Sequence[Hint], photo_shape: tuple[int, int], render_shape: tuple[int, int]) -> torch.Tensor:
+    """Hints given in a photo's pixels -> a (1, 3, h, w) hint map at the render size (aspect ratio kept).
+
+    A hint covers the square of its size (default one render pixel) centred on its point; later hints
+    overwrite earlier ones where they overlap.
+    """
+    (H, W), (h, w) = photo_shape, render_shape
+    out = empty_hints(1, h, w)
+    sy, sx = h / H, w / W
+    for hint in hints:
+        if not (0 <= hint.x < W and 0 <= hint.y < H):
+            raise UserError(f"hint at ({hint.x:g}, {hint.y:g}) is outside the {W}x{H} photo: x, y are pixels from the top-left corner")
+        side = max(1, round((hint.size or 0) * min(sx, sy)))
+        cy, cx = (hint.y + 0.5) * sy - 0.5, (hint.x + 0.5) * sx - 0.5
+        top, left = max(0, round(cy - (side - 1) / 2)), max(0, round(cx - (side - 1) / 2))
+        a, b = hint.ab()
+        out[0, 0, top : top + side, left : left + side] = a
+        out[0, 1, top : top + side, left : left + side] = b
+        out[0, 2, top : top + side, left : left + side] = 1
+    return out
+
+
+@dataclass(frozen=True)
+class HintSampler:
+    """Zhang et al.'s training hints: see the module docstring. Deterministic for a given torch.Generator."""
+
+    p: float = 0.125
+    patch_sizes: Sequence[int] = tuple(range(1, 10))
+    max_hints: int = 64
+
+    def sample(self, ab: torch.Tensor, generator: torch.Generator | None = None, count: int | None = None) -> torch.Tensor:
+        """A hint map for a batch of true ab (B, 2, H, W): patches whose ab is the patch's mean true ab.
+
+        `count` gives every image exactly that many hints instead of a geometric number (evaluation).
+        """
+        B, _, H, W = ab.shape
+        out = empty_hints(B, H, W, ab.device)
+        for i in range(B):
+            for _ in range(self.max_hints if count is None else count):
+                if count is None and torch.rand((), generator=generator).item() < self.p:
+                    break
+                side = min(int(self.patch_sizes[int(torch.randint(len(self.patch_sizes), (), generator=generator))]), H, W)
+                top = self._centred(H - side, generator)
+                left = self._centred(W - side, generator)
+                patch = ab[i, :, top : top + side, left : left + side]
+                out[i, :2, top : top + side, left : left + side] = patch.float().mean(dim=(1, 2), keepdim=True)
+                out[i, 2, top : top + side, left : left + side] = 1
+        return out
+
+    @staticmethod
+    def _centred(free: int, generator: torch.Generator | None) -> int:
+        """A start in [0, free], normal around the middle with sd a quarter of the range (the reference's 'normal')."""
+        centre = (free + 1) / 2
+        value = centre + torch.randn((), generator=generator).item() * (free + 1) / 4
+        return int(min(max(value, 0), free))
+
+
+def generator_input(L: torch.Tensor, hints: torch.Tensor | None) -> torch.Tensor:
+    """What a hint-taking generator sees: L, hinted ab and the mask minus 1/2 (no hints: an empty map)."""
+    if hints is None:
+        hints = empty_hints(L.shape[0], *L.shape[-2:], L.device)
+    return torch.cat([L, hints[:, :2].to(L.dtype), hints[:, 2:].to(L.dtype) - 0.5], dim=1)
