@@ -8,8 +8,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from colorgan.config import config_dir
+
 BIN = Path(sys.executable).parent
 TINY = ["model.generator.ngf=8", "model.discriminator.ndf=8", "data.batches_per_epoch=3"]
+MODELS = sorted(p.stem for p in (Path(config_dir()) / "model").glob("*.yaml"))
 
 
 def run(script: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -46,7 +49,7 @@ def test_multirun_gives_one_run_per_job(tmp_path):
     "args, message",
     [
         (["modle.lambda_l1=3"], "modle"),
-        (["model=nonexistent"], "Could not find 'model/nonexistent' Available options in 'model': deoldify egan pix2pix"),
+        (["model=nonexistent"], f"Could not find 'model/nonexistent' Available options in 'model': {' '.join(MODELS)}"),
         (["data.image_size=100"], "image_size=100 is not a multiple of 64"),
         (["data.batch_size=abc"], "data.batch_size=abc must be a positive whole number"),
         (["data=shards", "data.root=/no/such/folder"], "colorgan-prep"),
@@ -58,7 +61,10 @@ def test_multirun_gives_one_run_per_job(tmp_path):
         (["model=deoldify", "model.pretrained=true"], "no pretrained weights for efficientnet_b0 in the Hugging Face hub cache"),
         (["experiment=nogan", "start_stage=gen"], "start_stage=gen is not a stage"),
         (["trainer=tpu"], "trainer=tpu needs torch_xla"),
-        (["experiment=seed_baseline"], "no data given: set data.root=DIR"),
+        (["experiment=seed_baseline", "trainer=cpu"], "no data given: set data.root=DIR"),
+        (["trainer=gpu"], "needs a CUDA GPU and none is visible: use trainer=cpu"),
+        (["trainer=ddp"], "needs a CUDA GPU and none is visible: use trainer=cpu"),
+        (["trainer.max_steps=10"], "set the length in batches with max_batches=N"),
     ],
 )
 def test_bad_input_is_one_line(tmp_path, args, message):

@@ -16,7 +16,7 @@ from colorgan.color import rgb_to_model
 from colorgan.data.shards import ShardWriter, write_json_atomic
 from colorgan.data.synthetic import synthetic_scene
 from colorgan.evaluate import evaluate
-from colorgan.inference import load_model
+from colorgan.checkpoint import load_model
 
 BIN = Path(sys.executable).parent
 GREYS = [20 + 6 * i for i in range(32)]  # one flat grey level per training photo: its identity survives crops and flips

@@ -9,8 +9,7 @@ from omegaconf import OmegaConf
 
 from colorgan.config import config_dir
 from colorgan.data.prep import PrepOptions, prepare
-from colorgan.stages import run_stages
-from colorgan.train import train
+from colorgan.tasks import fit
 from conftest import compose_config, write_scenes
 
 EXPERIMENTS = sorted(p.stem for p in (Path(config_dir()) / "experiment").glob("*.yaml"))
@@ -26,19 +25,24 @@ def shards(tmp_path_factory) -> Path:
     return root / "shards"
 
 
+SMALL = {"ngf": 8, "ndf": 8, "nf": 8, "preset": "deoldify_small"}  # the width keys of the networks' configs
+
+
 def toy_config(name: str, out: Path, shards: Path, vgg_file: Path):
     """The experiment as composed from the command line, then shrunk: data from `shards` when it needs
-    data of its own, small networks, one batch per stage, the CPU in place of a GPU or TPU."""
+    data of its own, every network's width keys small, weights from local files, one batch per stage, the
+    CPU in place of a GPU or TPU. Keys are found in the config, never by model name."""
     cfg = compose_config(out, f"experiment={name}", "logger=none")
     OmegaConf.set_struct(cfg, False)
     toy = OmegaConf.create(TOY)
     if cfg.data.root is None and cfg.data.get("train_urls") is None:  # experiments on the user's own shards
         toy.data.root, toy.data.train_urls = str(shards), None
-    if "DeOldify" in cfg.model._target_:
-        toy.model = {"perceptual_weights": str(vgg_file), "pretrained": False, "generator": {"preset": "deoldify_small"}}
-    else:
-        toy.model = {"generator": {"ngf": 8}, "discriminator": {"ndf": 8}}
-        toy.data.image_size = 32
+    toy.data.image_size = 32
+    networks = {
+        section: {k: v for k, v in SMALL.items() if k in cfg.model[section]}
+        for section in cfg.model if OmegaConf.is_dict(cfg.model[section]) and "_target_" in cfg.model[section]
+    }
+    toy.model = networks | {k: v for k, v in {"perceptual_weights": str(vgg_file), "pretrained": False}.items() if k in cfg.model}
     cfg = OmegaConf.merge(cfg, toy)
     for stage in cfg.stages or {}:
         cfg.stages[stage] = OmegaConf.merge(cfg.stages[stage], {"trainer": {"max_epochs": 1}, "data": {"batches_per_epoch": 1, "batch_size": 2, "image_size": 32}})
@@ -48,7 +52,7 @@ def toy_config(name: str, out: Path, shards: Path, vgg_file: Path):
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_experiment_composes_and_trains_a_few_steps(name, tmp_path, shards, vgg_file):
     cfg = toy_config(name, tmp_path, shards, vgg_file)
-    result = run_stages(cfg) if cfg.stages else train(cfg)
+    result = fit(cfg)
     assert result["global_step"] > 0 and "val/de2000" in result["metrics"]
     if cfg.stages:
         assert list(result["stages"]) == list(cfg.stages)

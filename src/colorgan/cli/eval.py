@@ -33,7 +33,8 @@ def run(cfg: DictConfig) -> dict:
 
     from colorgan.data.shards import write_atomic, write_json_atomic
     from colorgan.evaluate import COLUMNS, evaluate, markdown_table
-    from colorgan.inference import load_model, pick_device
+    from colorgan.checkpoint import load_model
+    from colorgan.inference import pick_device
     from colorgan.train import make_loggers
 
     paths = [str(p) for p in cfg.ckpt] if isinstance(cfg.ckpt, ListConfig) else [str(cfg.ckpt)]

@@ -74,7 +74,7 @@ class ColorizationModule(pl.LightningModule):
         super().__init__()
         self.hints = hints
         self.hint_sampler = HintSampler(**(hint_sampler or {}))
-        self.image_size: int | None = None  # the data's, set when fitting; kept in checkpoints
+        self.image_size: int | None = None  # the size it was trained at, read from checkpoints
         self.metrics = nn.ModuleDict({f"{stage}{kind}": ColorMetrics() for stage in ("val", "test") for kind in ("", "_grey")})
 
     @property
@@ -85,13 +85,10 @@ class ColorizationModule(pl.LightningModule):
     @property
     def contract(self) -> ModelContract:
         """This model's contract (see ModelContract)."""
+        datamodule = getattr(self._trainer, "datamodule", None)  # while fitting: the size of the data it trains on
+        size = getattr(datamodule, "image_size", None) or self.image_size or 256
         multiple = int(getattr(self.generator, "size_multiple", 1))
-        return ModelContract(tuple(self.networks), int(self.image_size or 256), multiple, INPUTS[self.hints])
-
-    def on_fit_start(self) -> None:
-        size = getattr(self.trainer.datamodule, "image_size", None)
-        if size:
-            self.image_size = int(size)
+        return ModelContract(tuple(self.networks), int(size), multiple, INPUTS[self.hints])
 
     def generator_input(self, L: torch.Tensor, ab: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
         """The generator's input for a batch: L, or with hints L + hints simulated from the true ab (training)."""
