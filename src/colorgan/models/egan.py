@@ -75,8 +75,12 @@ class EGAN(Pix2Pix):
         selection: str = "fitness",
         keep: str = "snapshot",
         fused_optimizer: bool = True,
+        **options: Any,
     ):
-        super().__init__(generator, discriminator, lambda_l1, lr, betas, decay_start, fused_optimizer)
+        super().__init__(
+            generator=generator, discriminator=discriminator, lambda_l1=lambda_l1, lr=lr, betas=betas, decay_start=decay_start,
+            fused_optimizer=fused_optimizer, **options,
+        )
         unknown = set(mutations) - set(MUTATIONS)
         if unknown or not mutations:
             raise ValueError(f"unknown mutations {sorted(unknown)}: choose from {', '.join(MUTATIONS)}")
@@ -121,7 +125,9 @@ class EGAN(Pix2Pix):
             self.generator.train(modes[0])
             self.discriminator.train(modes[1])
 
-    def fitness(self, L: torch.Tensor, ab: torch.Tensor, real_grads: list[torch.Tensor] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def fitness(
+        self, L: torch.Tensor, ab: torch.Tensor, real_grads: list[torch.Tensor] | None = None, x: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """(F_q, F_d) of the current generator on (L, ab), both networks in eval mode.
 
         F_q = E[D(G(L))]; F_d = -log ||grad_D (-log D(real) - log(1 - D(G(L))))||. The real half of the
@@ -131,7 +137,7 @@ class EGAN(Pix2Pix):
             if real_grads is None:
                 real_grads, _ = self._discriminator_gradients(L, ab, real=True)
             with torch.no_grad():
-                fake = torch.cat([self.generator(chunk) for chunk in L.split(self.hparams.micro_batch)])
+                fake = torch.cat([self.generate(chunk) for chunk in (L if x is None else x).split(self.hparams.micro_batch)])
             fake_grads, quality = self._discriminator_gradients(L, fake, real=False)
         norm = torch.sqrt(sum((r + f).pow(2).sum() for r, f in zip(real_grads, fake_grads)))
         return quality, -torch.log(norm)
@@ -148,18 +154,18 @@ class EGAN(Pix2Pix):
     def on_train_start(self) -> None:
         self._parents, self._spare = [], []  # parents are taken from the live generator on the first step
 
-    def mutate(self, L: torch.Tensor, ab: torch.Tensor, mutation: str) -> None:
-        """One generator step under `mutation` + lambda * L1."""
+    def mutate(self, L: torch.Tensor, ab: torch.Tensor, mutation: str, x: torch.Tensor | None = None) -> None:
+        """One generator step under `mutation` + lambda * L1, from generator input `x` (default: L)."""
         opt_g = self.optimizers()[0]
         with self.toggled_optimizer(opt_g):
-            fake = self.generator(L)
+            fake = self.generate(L if x is None else x)
             self.manual_step(opt_g, MUTATIONS[mutation](self.discriminator(L, fake)) + self.hparams.lambda_l1 * F.l1_loss(fake, ab))
 
     def _chosen_at_random(self, n_children: int) -> set[int]:
         generator = torch.Generator().manual_seed(int(self.global_step) * 7919 + 17)  # same choice on every rank
         return set(torch.randperm(n_children, generator=generator)[: self.hparams.mu].tolist())
 
-    def evolve(self, L: torch.Tensor, ab: torch.Tensor) -> list[Child]:
+    def evolve(self, L: torch.Tensor, ab: torch.Tensor, x: torch.Tensor | None = None) -> list[Child]:
         """Run every (parent, mutation) child, keep the best mu as the next parents; returns all children.
 
         Copies are made only when needed: the live generator already equals the first parent, a
@@ -182,10 +188,10 @@ class EGAN(Pix2Pix):
                 if live != ("parent", p):
                     self._restore(parent)
                 recipe = (p, mutation, rng_state()) if recompute else None
-                self.mutate(L, ab, mutation)
+                self.mutate(L, ab, mutation, x)
                 index = len(children)
                 live = ("child", index)
-                quality, diversity = self.fitness(L[:n_eval], ab[:n_eval], real_grads)
+                quality, diversity = self.fitness(L[:n_eval], ab[:n_eval], real_grads, None if x is None else x[:n_eval])
                 scores = self.trainer.strategy.reduce(torch.stack([quality, diversity]), reduce_op="mean")
                 child = Child(p, mutation, float(scores[0]), float(scores[1]), float(scores[0] + hp.gamma * scores[1]))
                 children.append(child)
@@ -205,7 +211,7 @@ class EGAN(Pix2Pix):
                 after = rng_state()
                 self._restore(self._parents[p])
                 set_rng_state(rng)
-                self.mutate(L, ab, mutation)
+                self.mutate(L, ab, mutation, x)
                 set_rng_state(after)  # the replay leaves the random stream as the snapshot mode would
             self._capture(into=self._parents[0])
         else:
@@ -219,15 +225,15 @@ class EGAN(Pix2Pix):
     # -- training -------------------------------------------------------------------------------
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
-        L, ab = batch
-        children = self.evolve(L, ab)
+        L, ab, x = self.training_inputs(batch)
+        children = self.evolve(L, ab, x)
         best = children[self.winner]
         self.wins[self.mutations.index(best.mutation)] += 1
 
         opt_d = self.optimizers()[1]
         with self.toggled_optimizer(opt_d):
             with torch.no_grad():
-                fake = self.generator(L)
+                fake = self.generate(x)
             for _ in range(self.hparams.n_d):
                 loss_d = self.discriminator_loss(L, ab, fake)
                 self.manual_step(opt_d, loss_d)
