@@ -46,7 +46,6 @@ TOY_MODULE = '''
 """A fourth colouriser, as a newcomer writes one: a tiny conv net trained on L1."""
 import torch
 import torch.nn.functional as F
-from hydra.utils import instantiate
 from torch import nn
 
 from colorgan.models.base import ColorizationModule
@@ -67,14 +66,14 @@ class TinyNet(nn.Module):
 
 
 class Toy(ColorizationModule):
-    def __init__(self, generator, lr=1e-2, hints=False, hint_sampler=None):
-        super().__init__(hints=hints, hint_sampler=hint_sampler)
+    def __init__(self, generator, lr=1e-2, **options):  # options every model takes: hints, hint_prior, ...
+        super().__init__(**options)
         self.save_hyperparameters()
-        self.generator = instantiate(generator, in_channels=self.in_channels)
+        self.generator = self.build_generator(generator)
 
     def training_step(self, batch, batch_idx):
-        L, ab = batch
-        loss = F.l1_loss(self.generator(self.generator_input(L, ab)), ab)
+        L, ab, x = self.training_inputs(batch)
+        loss = F.l1_loss(self.generate(x), ab)
         self.log("train/loss_l1", loss)
         return loss
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import warnings
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from torch.nn.utils import parametrize
 from colorgan.checkpoint import EXPORT_CONFIG, EXPORT_WEIGHTS, load_model
 from colorgan.color import CONTRACT_VERSION
 from colorgan.errors import UserError
-from colorgan.hints import generator_input
+from colorgan.models.base import ColorizationModule
 from colorgan.io import atomic_path, write_json_atomic
 
 
@@ -30,15 +29,15 @@ def fold_spectral_norm(module: nn.Module) -> nn.Module:
 
 
 class GeneratorGraph(nn.Module):
-    """The exported graph: `L` (B, 1, H, W) [and, for models that take hints, `hints` (B, 3, H, W): hinted ab
-    and mask, see colorgan.hints] -> `ab` (B, 2, H, W)."""
+    """The exported graph, the model's forward: `L` (B, 1, H, W) [and, for models that take hints, `hints`
+    (B, 3, H, W): hinted ab and mask, see colorgan.hints] -> `ab` (B, 2, H, W)."""
 
-    def __init__(self, generator: nn.Module, hints: bool):
+    def __init__(self, model: ColorizationModule):
         super().__init__()
-        self.generator, self.hints = generator, hints
+        self.model, self.hints = model, model.contract.hints
 
     def forward(self, L: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
-        return self.generator(generator_input(L, hints) if self.hints else L)
+        return self.model(L, hints)
 
     def example_inputs(self, batch: int, height: int, width: int, random: bool = False) -> dict[str, torch.Tensor]:
         """Named inputs of one shape: zeros, or random L and random sparse hints."""
@@ -81,7 +80,7 @@ def export(checkpoint: str | Path, out_dir: str | Path, onnx: bool = True, toler
     into `out_dir`; the folder loads anywhere a checkpoint does (Colorizer, colorgan-serve, colorgan-eval)."""
     model = load_model(checkpoint, device="cpu")
     contract = model.contract
-    generator = fold_spectral_norm(copy.deepcopy(model.generator)).eval()
+    generator = fold_spectral_norm(model.generator)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     weights = out / EXPORT_WEIGHTS
@@ -102,7 +101,7 @@ def export(checkpoint: str | Path, out_dir: str | Path, onnx: bool = True, toler
         except ImportError as exc:
             raise UserError("ONNX export needs onnx and onnxruntime: pip install 'colorgan[export]', or pass --no-onnx") from exc
         path = out / "generator.onnx"
-        graph = GeneratorGraph(generator, contract.hints).eval()
+        graph = GeneratorGraph(model).eval()
         multiple = contract.size_multiple
         export_onnx(graph, path, max(multiple, contract.image_size))
         diff = onnx_parity(graph, path, [(1, contract.image_size, contract.image_size), (2, multiple * 2, multiple * 3)])

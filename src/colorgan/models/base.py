@@ -12,12 +12,15 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
+from hydra.utils import instantiate
 from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 
 from colorgan.color import CONTRACT_VERSION, model_to_rgb
+from colorgan.errors import UserError
 from colorgan.hints import HintSampler, generator_input
 from colorgan.metrics import ColorMetrics
+from colorgan.propagation import push_pull
 
 CHECKPOINT_FORMAT = 2  # 1: colorgan 0.1.0 (no contract stored); 2: the contract is in checkpoint["colorgan"]["model"]
 INPUTS = {False: ("L",), True: ("L", "hint_ab", "hint_mask")}
@@ -56,11 +59,28 @@ class ModelContract:
         return cls(tuple(values["networks"]), int(values["image_size"]), int(values["size_multiple"]), tuple(values["inputs"]))
 
 
+def zero_last_layer(module: nn.Module) -> None:
+    """Zero the weights and bias of a network's last convolution (its output starts at zero through tanh)."""
+    last = [m for m in module.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))][-1]
+    with torch.no_grad():
+        getattr(last, "weight").zero_()  # spectral-norm parametrised convs expose their weight the same way
+        if last.bias is not None:
+            last.bias.zero_()
+
+
+def jitter_colours(ab: torch.Tensor) -> torch.Tensor:
+    """Each image's ab rotated by a random hue angle and scaled by a random chroma factor in [0.5, 1.5]."""
+    angle = torch.rand(ab.shape[0], 1, 1, device=ab.device) * 2 * torch.pi
+    scale = 0.5 + torch.rand(ab.shape[0], 1, 1, device=ab.device)
+    a, b = ab[:, 0], ab[:, 1]
+    return (torch.stack([a * angle.cos() - b * angle.sin(), a * angle.sin() + b * angle.cos()], dim=1) * scale[:, None]).clamp(-1, 1)
+
+
 class ColorizationModule(pl.LightningModule):
-    """Subclasses build their networks (the generator with `in_channels=self.in_channels`), list their
+    """Subclasses build their networks (the generator with `self.build_generator(config)`), list their
     attribute names in `networks` (generator first), and implement `training_step` and `configure_optimizers`.
-    In training steps, `self.generator_input(L, ab)` is what the generator sees (L, plus simulated hints
-    when the model takes hints).
+    Training steps start with `L, ab, x = self.training_inputs(batch)` and generate with `self.generate(x)`
+    (L, plus simulated hints when the model takes hints; the hint prior, colour jitter as configured).
 
     Validation and test compare RGB rebuilt from the true L and the predicted ab with the truth, and
     log the same metrics for the grey baseline (ab = 0) beside them, plus `de2000_gain`, the fraction
@@ -70,9 +90,13 @@ class ColorizationModule(pl.LightningModule):
     generator: nn.Module
     networks: tuple[str, ...] = ("generator",)
 
-    def __init__(self, hints: bool = False, hint_sampler: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, hints: bool = False, hint_sampler: dict[str, Any] | None = None, hint_prior: str | None = None, colour_jitter: bool = False
+    ) -> None:
         super().__init__()
-        self.hints = hints
+        if hint_prior not in (None, "push_pull") or (hint_prior and not hints):
+            raise UserError(f"model.hint_prior={hint_prior} is not available: use push_pull (with model.hints=true) or null")
+        self.hints, self.hint_prior, self.colour_jitter = hints, hint_prior, colour_jitter
         self.hint_sampler = HintSampler(**(hint_sampler or {}))
         self.image_size: int | None = None  # the size it was trained at, read from checkpoints
         self.metrics = nn.ModuleDict({f"{stage}{kind}": ColorMetrics() for stage in ("val", "test") for kind in ("", "_grey")})
@@ -90,6 +114,23 @@ class ColorizationModule(pl.LightningModule):
         multiple = int(getattr(self.generator, "size_multiple", 1))
         return ModelContract(tuple(self.networks), int(size), multiple, INPUTS[self.hints])
 
+    def build_generator(self, config: dict[str, Any], **kwargs: Any) -> nn.Module:
+        """Instantiate the generator config for this model's inputs; with a hint prior its last layer starts
+        at zero, so the model begins as the classical propagation and learns a correction."""
+        generator = instantiate(config, in_channels=self.in_channels, **kwargs)
+        if self.hint_prior:
+            zero_last_layer(generator)
+        return generator
+
+    def training_inputs(self, batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(L, target ab, generator input) of a training batch: with `colour_jitter` every image's colours are
+        rotated in hue and scaled in chroma at random (so that hints are the only way to know them); with
+        hints, hints are simulated from the (jittered) truth."""
+        L, ab = batch
+        if self.colour_jitter:
+            ab = jitter_colours(ab)
+        return L, ab, self.generator_input(L, ab)
+
     def generator_input(self, L: torch.Tensor, ab: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
         """The generator's input for a batch: L, or with hints L + hints simulated from the true ab (training)."""
         if not self.hints:
@@ -97,9 +138,18 @@ class ColorizationModule(pl.LightningModule):
         hints = self.hint_sampler.sample(ab, generator) if ab is not None else None
         return generator_input(L, hints)
 
+    def generate(self, x: torch.Tensor) -> torch.Tensor:
+        """Normalised ab from a generator input (`generator_input`): the generator's output, or with a hint
+        prior, the prior's colours from the input's hints plus the generator's correction."""
+        ab = self.generator(x)
+        if self.hint_prior:
+            hints = torch.cat([x[:, 1:3], x[:, 3:4] + 0.5], dim=1)
+            ab = (push_pull(hints).to(ab.dtype) + ab).clamp(-1, 1)
+        return ab
+
     def forward(self, L: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
         """Normalised ab for normalised L; `hints` is a hint map (colorgan.hints) for models that take hints."""
-        return self.generator(generator_input(L, hints) if self.hints else L)
+        return self.generate(generator_input(L, hints) if self.hints else L)
 
     def colorize(self, L: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
         """Normalised L batch -> RGB in [0, 1] with the input's own lightness."""

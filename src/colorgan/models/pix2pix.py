@@ -30,13 +30,12 @@ class Pix2Pix(ColorizationModule):
         betas: Sequence[float] = (0.5, 0.999),
         decay_start: float = 0.5,
         fused_optimizer: bool = True,
-        hints: bool = False,
-        hint_sampler: dict[str, Any] | None = None,
+        **options: Any,
     ):
-        super().__init__(hints=hints, hint_sampler=hint_sampler)
+        super().__init__(**options)  # what every model takes: hints, hint_sampler, hint_prior, colour_jitter
         self.save_hyperparameters()
         self.automatic_optimization = False
-        self.generator = instantiate(generator, in_channels=self.in_channels)
+        self.generator = self.build_generator(generator)
         self.discriminator = instantiate(discriminator)
 
     def discriminator_loss(self, L: torch.Tensor, ab: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
@@ -47,9 +46,9 @@ class Pix2Pix(ColorizationModule):
         return discriminator_loss(real_logits, fake_logits)
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
-        L, ab = batch
+        L, ab, x = self.training_inputs(batch)
         opt_g, opt_d = self.optimizers()
-        fake = self.generator(self.generator_input(L, ab))
+        fake = self.generate(x)
 
         with self.toggled_optimizer(opt_d):
             loss_d = self.discriminator_loss(L, ab, fake)
