@@ -3,7 +3,7 @@ import torch
 from torchvision.models import vgg16_bn
 
 from colorgan.errors import UserError
-from colorgan.losses import FEATURE_LAYERS, PerceptualLoss
+from colorgan.losses import FEATURE_LAYERS, PerceptualLoss, heuristic_loss, least_squares_loss, minimax_loss
 
 
 def test_feature_layers_are_relu3_3_relu4_3_relu5_3():
@@ -32,3 +32,22 @@ def test_perceptual_loss_from_a_local_weights_file(vgg_file):
 def test_missing_weights_say_where_they_were_looked_for(tmp_path):
     with pytest.raises(UserError, match="no VGG16-BN weights at"):
         PerceptualLoss(weights=str(tmp_path / "vgg.pth"))
+
+
+def test_mutation_losses_match_their_formulas():
+    """E-GAN's mutations: minimax 1/2 E[log(1 - D)], heuristic -1/2 E[log D] (the paper's), with D = sigmoid(logits)."""
+    logits = torch.tensor([-1.0, 0.5, 2.0])
+    d = torch.sigmoid(logits)
+    assert torch.allclose(minimax_loss(logits), 0.5 * torch.log(1 - d).mean())
+    assert torch.allclose(heuristic_loss(logits), -0.5 * torch.log(d).mean())
+
+
+def test_least_squares_mutation_is_the_reference_mse_of_logits_against_one():
+    """The reference code's lsgan mutation is nn.MSELoss()(D(G(z)), 1) on the discriminator's raw output, which keeps
+    pulling where D rejects a sample (a squared sigmoid would be flat there)."""
+    logits = torch.tensor([-10.0, -2.0, 0.0, 3.0], requires_grad=True)
+    loss = least_squares_loss(logits)
+    assert torch.allclose(loss, torch.nn.functional.mse_loss(logits, torch.ones(4)))
+    loss.backward()
+    assert torch.allclose(logits.grad, 2 * (logits.detach() - 1) / 4)
+    assert logits.grad[0] == pytest.approx(-5.5)

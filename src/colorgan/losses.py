@@ -28,8 +28,9 @@ def heuristic_loss(logits: torch.Tensor) -> torch.Tensor:
 
 
 def least_squares_loss(logits: torch.Tensor) -> torch.Tensor:
-    """E-GAN least-squares mutation: E[(D(G(z)) - 1)^2]."""
-    return (torch.sigmoid(logits) - 1).pow(2).mean()
+    """E-GAN least-squares mutation E[(D(G(z)) - 1)^2] as the reference code computes it: the mean squared error of
+    the discriminator's raw output (here its logits) against 1. On the sigmoid it would be flat where D rejects."""
+    return (logits - 1).pow(2).mean()
 
 
 MUTATIONS = {"minimax": minimax_loss, "heuristic": heuristic_loss, "least_squares": least_squares_loss}
