@@ -61,7 +61,7 @@ def test_two_ranks_split_the_epoch_reduce_metrics_and_pick_the_same_child(tmp_pa
     args = [
         "trainer=ddp_cpu", "model=egan", "data=shards", f"data.root={identifiable_shards}", "data.resample=false",
         "data.image_size=32", "data.batch_size=4", "data.num_workers=0", "model.generator.ngf=8", "model.discriminator.ndf=8",
-        "model.eval_size=4", "trainer.max_epochs=1", "logger=none", f"hydra.run.dir={tmp_path / 'run'}",
+        "model.eval_size=2", "trainer.max_epochs=1", "logger=none", f"hydra.run.dir={tmp_path / 'run'}",
         "+callbacks.probe._target_=ddp_probe.Probe", f"+callbacks.probe.out={probe}",
     ]
     env = os.environ | {"PYTHONPATH": str(Path(__file__).parent)}

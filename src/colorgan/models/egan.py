@@ -1,35 +1,46 @@
-"""Evolutionary GAN (Wang et al. 2019) for colourisation, with memory close to pix2pix's.
+"""Evolutionary GAN (Wang et al. 2019) for colourisation, run as the authors' reference code runs it, with memory
+close to pix2pix's.
 
-Each iteration, every parent generator is restored in place (weights and Adam state) and takes one
-step under each mutation of the generator objective (minimax, heuristic, least-squares, each plus
-lambda * L1). Children are scored by fitness F = F_q + gamma * F_d on an evaluation batch, with
-F_q = E[D(G(L))] and F_d = -log ||grad_D of the discriminator loss||, computed in micro-batches
-without a double-backward graph (the real half of that gradient is shared by all children). The
-best mu children become the parents; then the discriminator takes n_d steps. Snapshots are reused
-buffers, so memory grows by 2 * mu copies of G and its Adam state, not one per child.
+Each batch is split as the reference splits its draw: the children's generator step sees the first part, and the
+last `eval_size` samples are held out. Every parent is restored in place (weights, buffers and Adam state) and takes
+one step under each mutation of the generator objective (minimax, heuristic, least-squares, each plus lambda * L1).
+Each child is scored on the held-out samples, which it was not trained on, with both networks in train mode as the
+reference runs them: F = F_q + gamma * F_d - fitness_l1 * L1, with F_q = E[D(G(L))] and F_d = -log ||grad over D's
+parameters of the discriminator loss||, computed in micro-batches without a double-backward graph (the real half of
+that gradient is shared by all children). The best mu children become the parents. Then the discriminator takes n_d
+steps, each on its own share of the held-out samples, against the survivors' outputs there (the fakes they were
+scored with, as in the reference). Snapshots are reused buffers: memory grows by 2 * mu copies of G and its Adam
+state, not one per child.
+
+BatchNorm in train mode normalises with the statistics of the batch it is given and moves its running statistics,
+as in the reference: a child keeps the statistics of its scoring pass (which its weights produced), and the
+discriminator's move with every scoring pass (nothing reads them: D never runs in eval mode).
 """
 
 from __future__ import annotations
 
-import heapq
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, NamedTuple
 
 import torch
 import torch.nn.functional as F
 
+from colorgan.errors import UserError
 from colorgan.losses import MUTATIONS
 from colorgan.models.pix2pix import Pix2Pix
 from colorgan.models.snapshot import Snapshot
 
+RngState = tuple[torch.Tensor, list[torch.Tensor]]
+Part = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # (L, ab, generator input) of some samples of a batch
 
-def rng_state() -> tuple[torch.Tensor, list[torch.Tensor]]:
+
+def rng_state() -> RngState:
     """The CPU and CUDA random states, so that a generator step can be replayed exactly."""
     return torch.random.get_rng_state(), torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
 
 
-def set_rng_state(state: tuple[torch.Tensor, list[torch.Tensor]]) -> None:
+def set_rng_state(state: RngState) -> None:
     torch.random.set_rng_state(state[0])
     if state[1]:
         torch.cuda.set_rng_state_all(state[1])
@@ -37,25 +48,60 @@ def set_rng_state(state: tuple[torch.Tensor, list[torch.Tensor]]) -> None:
 
 @dataclass
 class Child:
-    """One mutation's offspring and its scores."""
+    """One mutation's offspring and its scores (averaged over ranks)."""
 
     parent: int
     mutation: str
     quality: float
     diversity: float
+    l1: float
     fitness: float
+
+
+class Scores(NamedTuple):
+    """A generator's scores on held-out samples (this rank's) and its outputs there."""
+
+    quality: torch.Tensor
+    diversity: torch.Tensor
+    l1: torch.Tensor
+    fake: torch.Tensor
+
+
+@dataclass
+class Survivor:
+    """A kept child: its index among this iteration's children, its fitness, its outputs on the held-out samples,
+    and what brings it back (keep=snapshot: a copy; keep=recompute: the random state its step started from)."""
+
+    child: int
+    fitness: float
+    fake: torch.Tensor
+    snapshot: Snapshot | None = None
+    rng: RngState | None = None
+
+
+def admission(kept: Sequence[Survivor], child: int, fitness: float, mu: int, drawn: set[int] | None) -> int | None:
+    """Where a child enters the kept list: `len(kept)` to add it, the index of the one it evicts, or None.
+
+    Fitness selection keeps the mu fittest (on a tie the earlier child stays); `drawn` (random selection) the drawn ones."""
+    if drawn is not None:
+        return len(kept) if child in drawn else None
+    if len(kept) < mu:
+        return len(kept)
+    worst = min(range(len(kept)), key=lambda i: (kept[i].fitness, -kept[i].child))
+    return worst if fitness > kept[worst].fitness else None
 
 
 class EGAN(Pix2Pix):
     """E-GAN on pix2pix networks (or any generator/discriminator config).
 
+    eval_size: samples held out at the end of every batch, on which children are scored and the discriminator trains
+    (null: the reference's split, batch // (n_d + 1) samples for the generator step and the rest held out).
+    micro_batch: held-out samples per discriminator pass while scoring (null: all in one pass, as the reference).
+    fitness_l1: weight of the held-out L1 in the fitness (0: the paper's F_q + gamma * F_d).
     selection: "fitness" keeps the fittest mu children; "random" keeps mu random ones (an ablation).
-    eval_size: samples of the batch used to score children (None: the whole batch), scored in
-    micro-batches of `micro_batch`.
-    keep: "snapshot" copies the fittest child as it appears (two copies of G + Adam state in
-    memory); "recompute" (mu=1) keeps only the parent and replays the winning step from it with
-    the same random numbers: one copy less, one extra generator step when the winner is not the
-    last child.
+    keep: "snapshot" copies the fittest child as it appears (two copies of G + Adam state in memory); "recompute"
+    (mu=1) keeps only the parent and replays the winning step from it with the same random numbers: one copy less,
+    one extra generator step when the winner is not the last child.
     """
 
     def __init__(
@@ -70,8 +116,9 @@ class EGAN(Pix2Pix):
         mu: int = 1,
         n_d: int = 2,
         gamma: float = 0.01,
+        fitness_l1: float = 0.0,
         eval_size: int | None = None,
-        micro_batch: int = 8,
+        micro_batch: int | None = 8,
         selection: str = "fitness",
         keep: str = "snapshot",
         fused_optimizer: bool = True,
@@ -80,27 +127,44 @@ class EGAN(Pix2Pix):
         super().__init__(
             generator=generator, discriminator=discriminator, lambda_l1=lambda_l1, lr=lr, betas=betas, decay_start=decay_start,
             fused_optimizer=fused_optimizer, **options,
-        )
+        )  # fmt: skip
         unknown = set(mutations) - set(MUTATIONS)
         if unknown or not mutations:
-            raise ValueError(f"unknown mutations {sorted(unknown)}: choose from {', '.join(MUTATIONS)}")
+            raise UserError(f"model.mutations has unknown {sorted(unknown)}: choose from {', '.join(MUTATIONS)}")
         if selection not in ("fitness", "random"):
-            raise ValueError(f"selection must be 'fitness' or 'random', not {selection!r}")
-        if mu < 1:
-            raise ValueError("mu must be at least 1")
+            raise UserError(f"model.selection={selection} is not a selection: use fitness or random")
+        if mu < 1 or n_d < 1 or (eval_size is not None and eval_size < 1) or (micro_batch is not None and micro_batch < 1):
+            raise UserError("model.mu, model.n_d, model.eval_size and model.micro_batch must be at least 1 (eval_size and micro_batch may be null)")
         if keep not in ("snapshot", "recompute") or (keep == "recompute" and mu != 1):
-            raise ValueError("keep must be 'snapshot', or 'recompute' with mu=1")
+            raise UserError(f"model.keep={keep} with model.mu={mu}: use snapshot, or recompute with mu=1")
         self.mutations = list(mutations)
         self.register_buffer("wins", torch.zeros(len(self.mutations), dtype=torch.long))
-        self._parents: list[Snapshot] = []
-        self._spare: list[Snapshot] = []
+        self._parents: list[Snapshot] = []  # the current parents; taken from the live generator on the first step
+        self._spare: list[Snapshot] = []  # buffers of former parents, reused for new captures
+        self.last_children: list[Child] = []  # the last iteration's children, in breeding order
+        self.survivors: list[Survivor] = []  # the last iteration's kept children, fittest first
+        self.winner = 0  # index of the fittest survivor among last_children
+
+    # -- the batch ------------------------------------------------------------------------------
+
+    def split(self, L: torch.Tensor, ab: torch.Tensor, x: torch.Tensor) -> tuple[Part, Part]:
+        """(samples the children train on, held-out samples) of a batch."""
+        n, n_d = L.shape[0], self.hparams.n_d
+        held = self.hparams.eval_size or n - n // (n_d + 1)
+        if held >= n or held < n_d:
+            raise UserError(
+                f"model.eval_size={self.hparams.eval_size} holds out {held} of a batch of {n}: hold out at least model.n_d={n_d} "
+                f"and fewer than data.batch_size (or leave eval_size null with a batch of at least {n_d + 1})"
+            )
+        return (L[:-held], ab[:-held], x[:-held]), (L[-held:], ab[-held:], x[-held:])
 
     # -- fitness --------------------------------------------------------------------------------
 
     def _discriminator_gradients(self, L: torch.Tensor, ab: torch.Tensor, real: bool) -> tuple[list[torch.Tensor], torch.Tensor]:
-        """Gradient over D's parameters of -log D(x) (real) or -log(1 - D(x)) (fake), averaged over
-        samples and patches, and E[D(x)]; accumulated over micro-batches with no double-backward graph."""
-        n, step = L.shape[0], self.hparams.micro_batch
+        """Gradient over D's parameters of -log D(x) (real) or -log(1 - D(x)) (fake), averaged over samples and
+        patches, and E[D(x)]; accumulated over micro-batches with no double-backward graph."""
+        n = L.shape[0]
+        step = self.hparams.micro_batch or n
         params = [p for p in self.discriminator.parameters() if p.requires_grad]
         grads = [torch.zeros_like(p) for p in params]
         mean_d = torch.zeros((), device=L.device)
@@ -109,38 +173,31 @@ class EGAN(Pix2Pix):
                 logits = self.discriminator(L[start : start + step], ab[start : start + step])
                 target = torch.full_like(logits, float(real))
                 loss = F.binary_cross_entropy_with_logits(logits, target, reduction="none").flatten(1).mean(1).sum() / n
-                for acc, g in zip(grads, torch.autograd.grad(loss, params)):
+                for acc, g in zip(grads, torch.autograd.grad(loss, params), strict=True):
                     acc += g
             mean_d += torch.sigmoid(logits.detach()).flatten(1).mean(1).sum() / n
         return grads, mean_d
 
-    @contextmanager
-    def _evaluating(self):
-        modes = self.generator.training, self.discriminator.training
-        self.generator.eval()
-        self.discriminator.eval()
-        try:
-            yield
-        finally:
-            self.generator.train(modes[0])
-            self.discriminator.train(modes[1])
+    def real_gradients(self, L: torch.Tensor, ab: torch.Tensor) -> list[torch.Tensor]:
+        """The real half of F_d's gradient, which does not depend on the generator (shared by all children)."""
+        return self._discriminator_gradients(L, ab, real=True)[0]
 
-    def fitness(
-        self, L: torch.Tensor, ab: torch.Tensor, real_grads: list[torch.Tensor] | None = None, x: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(F_q, F_d) of the current generator on (L, ab), both networks in eval mode.
+    def fitness(self, L: torch.Tensor, ab: torch.Tensor, real_grads: list[torch.Tensor] | None = None, x: torch.Tensor | None = None) -> Scores:
+        """Scores of the current generator on held-out (L, ab), with both networks in the mode training runs them in
+        (train mode: BatchNorm on batch statistics, as the reference scores).
 
-        F_q = E[D(G(L))]; F_d = -log ||grad_D (-log D(real) - log(1 - D(G(L))))||. The real half of the
-        gradient does not depend on the generator, so `real_grads` lets all children share it.
+        F_q = E[D(G(x))]; F_d = -log ||grad_D (-log D(real) - log(1 - D(G(x))))||; L1 = |G(x) - ab|. `x` is the
+        generator's input (L, or L with hints); the generator sees all samples in one pass (no graph is kept), the
+        discriminator `micro_batch` at a time. Micro-batches give the same scores as one pass when D treats samples
+        independently (eval mode, instance norm); with BatchNorm in train mode each micro-batch is a batch of its own.
         """
-        with self._evaluating():
-            if real_grads is None:
-                real_grads, _ = self._discriminator_gradients(L, ab, real=True)
-            with torch.no_grad():
-                fake = torch.cat([self.generate(chunk) for chunk in (L if x is None else x).split(self.hparams.micro_batch)])
-            fake_grads, quality = self._discriminator_gradients(L, fake, real=False)
-        norm = torch.sqrt(sum((r + f).pow(2).sum() for r, f in zip(real_grads, fake_grads)))
-        return quality, -torch.log(norm)
+        with torch.no_grad():
+            fake = self.generate(self.generator_input(L, ab) if x is None else x)
+        if real_grads is None:
+            real_grads = self.real_gradients(L, ab)
+        fake_grads, quality = self._discriminator_gradients(L, fake, real=False)
+        norm = torch.sqrt(sum((r + f).pow(2).sum() for r, f in zip(real_grads, fake_grads, strict=True)))
+        return Scores(quality, -torch.log(norm), F.l1_loss(fake, ab), fake)
 
     # -- evolution ------------------------------------------------------------------------------
 
@@ -161,88 +218,102 @@ class EGAN(Pix2Pix):
             fake = self.generate(L if x is None else x)
             self.manual_step(opt_g, MUTATIONS[mutation](self.discriminator(L, fake)) + self.hparams.lambda_l1 * F.l1_loss(fake, ab))
 
-    def _chosen_at_random(self, n_children: int) -> set[int]:
-        generator = torch.Generator().manual_seed(int(self.global_step) * 7919 + 17)  # same choice on every rank
+    def score(self, parent: int, mutation: str, held: Part, real_grads: list[torch.Tensor]) -> tuple[Child, torch.Tensor]:
+        """The live generator as a child of `parent` by `mutation`: its scores averaged over ranks, and its held-out outputs."""
+        scores = self.fitness(*held[:2], real_grads, held[2])
+        quality, diversity, l1 = self.trainer.strategy.reduce(torch.stack([scores.quality, scores.diversity, scores.l1]), reduce_op="mean").tolist()
+        return Child(parent, mutation, quality, diversity, l1, quality + self.hparams.gamma * diversity - self.hparams.fitness_l1 * l1), scores.fake
+
+    def _drawn_at_random(self, n_children: int) -> set[int]:
+        generator = torch.Generator().manual_seed(int(self.global_step) * 7919 + 17)  # the same draw on every rank
         return set(torch.randperm(n_children, generator=generator)[: self.hparams.mu].tolist())
 
-    def evolve(self, L: torch.Tensor, ab: torch.Tensor, x: torch.Tensor | None = None) -> list[Child]:
-        """Run every (parent, mutation) child, keep the best mu as the next parents; returns all children.
-
-        Copies are made only when needed: the live generator already equals the first parent, a
-        child is captured only when it enters the kept set (into the buffer of the one it evicts),
-        and the winner is restored only if it is not the live generator already.
-        """
+    def evolve(self, bred: Part, held: Part) -> list[Child]:
+        """Breed every (parent, mutation) child on `bred` from its parent's exact state, score it on `held`, and keep
+        mu of them (`survivors`, fittest first) as the next parents, the fittest live; returns all children."""
         hp = self.hparams
         if not self._parents:
             self._parents = [self._capture() for _ in range(hp.mu)]
-        n_eval = hp.eval_size or L.shape[0]
-        with self._evaluating():
-            real_grads, _ = self._discriminator_gradients(L[:n_eval], ab[:n_eval], real=True)
-        random_pick = self._chosen_at_random(len(self._parents) * len(self.mutations)) if hp.selection == "random" else None
+        real_grads = self.real_gradients(*held[:2])
+        drawn = self._drawn_at_random(len(self._parents) * len(self.mutations)) if hp.selection == "random" else None
         recompute = hp.keep == "recompute"
         children: list[Child] = []
-        kept: list[tuple[float, int, Any]] = []  # min-heap of (fitness, child index, snapshot or recipe)
-        live: tuple[str, int] = ("parent", 0)
+        kept: list[Survivor] = []
         for p, parent in enumerate(self._parents):
             for mutation in self.mutations:
-                if live != ("parent", p):
-                    self._restore(parent)
-                recipe = (p, mutation, rng_state()) if recompute else None
-                self.mutate(L, ab, mutation, x)
-                index = len(children)
-                live = ("child", index)
-                quality, diversity = self.fitness(L[:n_eval], ab[:n_eval], real_grads, None if x is None else x[:n_eval])
-                scores = self.trainer.strategy.reduce(torch.stack([quality, diversity]), reduce_op="mean")
-                child = Child(p, mutation, float(scores[0]), float(scores[1]), float(scores[0] + hp.gamma * scores[1]))
+                start = rng_state() if recompute else None
+                self._restore(parent)
+                self.mutate(*bred[:2], mutation, bred[2])
+                child, fake = self.score(p, mutation, held, real_grads)
                 children.append(child)
-                if random_pick is not None:
-                    if index in random_pick:
-                        kept.append((child.fitness, index, recipe or self._capture()))
-                elif len(kept) < hp.mu:
-                    heapq.heappush(kept, (child.fitness, index, recipe or self._capture()))
-                elif child.fitness > kept[0][0]:
-                    _, _, evicted = heapq.heappop(kept)
-                    heapq.heappush(kept, (child.fitness, index, recipe or self._capture(into=evicted)))
-        kept.sort(key=lambda item: (-item[0], item[1]))
-        self.winner = kept[0][1]
-        if recompute:  # mu == 1: redo the winning step from its parent with the same random numbers
-            p, mutation, rng = kept[0][2]
-            if live != ("child", self.winner):
-                after = rng_state()
-                self._restore(self._parents[p])
-                set_rng_state(rng)
-                self.mutate(L, ab, mutation, x)
-                set_rng_state(after)  # the replay leaves the random stream as the snapshot mode would
-            self._capture(into=self._parents[0])
-        else:
-            self._spare += self._parents
-            self._parents = [snapshot for _, _, snapshot in kept]
-            if live != ("child", self.winner):
-                self._restore(self._parents[0])
+                place = admission(kept, len(children) - 1, child.fitness, hp.mu, drawn)
+                if place is None:
+                    continue
+                survivor = Survivor(len(children) - 1, child.fitness, fake, rng=start)
+                if not recompute:
+                    survivor.snapshot = self._capture(into=kept[place].snapshot if place < len(kept) else None)
+                kept[place : place + 1] = [survivor]
+        self._adopt(kept, children, bred, held)
         self.last_children = children
         return children
 
+    def _adopt(self, kept: list[Survivor], children: list[Child], bred: Part, held: Part) -> None:
+        """Make the kept children the next parents, fittest first, and the live generator the fittest of them."""
+        kept.sort(key=lambda s: (-s.fitness, s.child))
+        best, live = kept[0], len(children) - 1
+        if self.hparams.keep == "recompute":
+            if best.child != live:
+                self._replay(children[best.child], best.rng, bred, held)
+            self._capture(into=self._parents[0])
+        else:
+            self._spare += self._parents
+            self._parents = [s.snapshot for s in kept]
+            if best.child != live:
+                self._restore(self._parents[0])
+        self.survivors, self.winner = kept, best.child
+
+    def _replay(self, child: Child, start: RngState, bred: Part, held: Part) -> None:
+        """Redo a child's step and scoring pass from its parent with the random numbers it had, leaving the random
+        stream where it was (as keep=snapshot would)."""
+        after = rng_state()
+        self._restore(self._parents[child.parent])
+        set_rng_state(start)
+        self.mutate(*bred[:2], child.mutation, bred[2])
+        with torch.no_grad():
+            self.generate(held[2])  # the scoring pass moved the child's BatchNorm statistics
+        set_rng_state(after)
+
     # -- training -------------------------------------------------------------------------------
+
+    def survivors_fakes(self) -> torch.Tensor:
+        """The fakes the discriminator trains on: held-out sample i against survivor i mod mu's output on it."""
+        fakes = torch.stack([s.fake for s in self.survivors])
+        index = torch.arange(fakes.shape[1], device=fakes.device)
+        return fakes[index % len(self.survivors), index]
+
+    def update_discriminator(self, L: torch.Tensor, ab: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """n_d steps, each on its own share of the held-out samples: real (L, ab) against (L, fake); the last loss."""
+        opt_d = self.optimizers()[1]
+        n_d = self.hparams.n_d
+        with self.toggled_optimizer(opt_d):
+            for L_k, ab_k, fake_k in zip(L.tensor_split(n_d), ab.tensor_split(n_d), fake.tensor_split(n_d), strict=True):
+                loss_d = self.discriminator_loss(L_k, ab_k, fake_k)
+                self.manual_step(opt_d, loss_d)
+        return loss_d
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         L, ab, x = self.training_inputs(batch)
-        children = self.evolve(L, ab, x)
+        bred, held = self.split(L, ab, x)
+        children = self.evolve(bred, held)
+        loss_d = self.update_discriminator(*held[:2], self.survivors_fakes())
+
         best = children[self.winner]
         self.wins[self.mutations.index(best.mutation)] += 1
-
-        opt_d = self.optimizers()[1]
-        with self.toggled_optimizer(opt_d):
-            with torch.no_grad():
-                fake = self.generate(x)
-            for _ in range(self.hparams.n_d):
-                loss_d = self.discriminator_loss(L, ab, fake)
-                self.manual_step(opt_d, loss_d)
-
         logged = {"train/loss_d": loss_d, "egan/winner": float(self.mutations.index(best.mutation))}
         for mutation in self.mutations:
             mine = [c for c in children if c.mutation == mutation]
-            logged |= {f"egan/{mutation}/{k}": sum(getattr(c, k) for c in mine) / len(mine) for k in ("quality", "diversity", "fitness")}
+            logged |= {f"egan/{mutation}/{k}": sum(getattr(c, k) for c in mine) / len(mine) for k in ("quality", "diversity", "l1", "fitness")}
         shares = self.wins.float() / self.wins.sum().clamp(min=1)
         logged |= {f"egan/share/{m}": shares[i] for i, m in enumerate(self.mutations)}
         self.log_dict(logged)
-        self.log("train/loss_l1", F.l1_loss(fake, ab), prog_bar=True)
+        self.log("train/loss_l1", best.l1, prog_bar=True)  # the winner's, on samples it was not trained on
