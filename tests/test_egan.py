@@ -120,9 +120,12 @@ def test_random_selection_ignores_fitness(monkeypatch):
     monkeypatch.setattr(EGAN, "fitness", lambda self, L, ab, real_grads=None, x=None: Scores(torch.tensor(next(scores)), torch.tensor(0.0), torch.tensor(0.0), ab))
     by_fitness = {c[w].mutation for c, w in evolve_for(tiny_egan(), 12)}
     assert by_fitness == {"heuristic"}
-    scores = iter(favoured[m] for _ in range(100) for m in favoured)
-    at_random = [c[w].mutation for c, w in evolve_for(tiny_egan(selection="random"), 12)]
-    assert len(set(at_random)) > 1
+    draws = []
+    for seed in (0, 1):
+        scores = iter(favoured[m] for _ in range(100) for m in favoured)
+        torch.manual_seed(seed)
+        draws.append([c[w].mutation for c, w in evolve_for(tiny_egan(selection="random"), 12)])
+    assert len(set(draws[0])) > 1 and draws[0] != draws[1]  # each seed draws its own sequence
 
 
 def test_mu_two_keeps_two_parents():

@@ -225,8 +225,8 @@ class EGAN(Pix2Pix):
         return Child(parent, mutation, quality, diversity, l1, quality + self.hparams.gamma * diversity - self.hparams.fitness_l1 * l1), scores.fake
 
     def _drawn_at_random(self, n_children: int) -> set[int]:
-        generator = torch.Generator().manual_seed(int(self.global_step) * 7919 + 17)  # the same draw on every rank
-        return set(torch.randperm(n_children, generator=generator)[: self.hparams.mu].tolist())
+        """mu children drawn from rank 0's random stream (so each seed draws its own), the same on every rank."""
+        return set(self.trainer.strategy.broadcast(torch.randperm(n_children)[: self.hparams.mu].tolist(), src=0))
 
     def evolve(self, bred: Part, held: Part) -> list[Child]:
         """Breed every (parent, mutation) child on `bred` from its parent's exact state, score it on `held`, and keep
