@@ -152,3 +152,50 @@ def test_trains_on_shards_from_an_fsspec_url(tmp_path, shards):
     )
     result = train(cfg)
     assert result["global_step"] == 4 and result["metrics"]["val_grey/de2000"] > 0
+
+
+DIES_WHILE_SAVING = """
+import os, signal, sys
+from pathlib import Path
+from pytorch_lightning.plugins.io import TorchCheckpointIO
+
+saves = []
+original = TorchCheckpointIO.save_checkpoint
+
+
+def dies_half_way(self, checkpoint, path, storage_options=None):
+    saves.append(Path(path).name)
+    if Path(path).name.startswith("last") and sum(name.startswith("last") for name in saves) == 2:
+        with open(path, "wb") as f:  # the second last.ckpt: half written, then the process is killed
+            f.write(b"half a checkpoint")
+            f.flush()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return original(self, checkpoint, path, storage_options)
+
+
+TorchCheckpointIO.save_checkpoint = dies_half_way
+from colorgan.cli.train import main
+
+sys.argv = ["colorgan-train", *sys.argv[1:]]
+main()
+"""
+
+
+def test_a_kill_during_a_save_leaves_the_last_good_checkpoint_and_the_run_resumes_from_it(tmp_path):
+    import subprocess
+    import sys
+
+    from colorgan.checkpoint import read_checkpoint
+
+    script = tmp_path / "dies.py"
+    script.write_text(DIES_WHILE_SAVING)
+    run_dir = tmp_path / "run"
+    args = ["experiment=synthetic", "logger=none", "model.generator.ngf=8", "model.discriminator.ndf=8", "data.batches_per_epoch=3", "trainer.max_epochs=3", f"hydra.run.dir={run_dir}"]
+    killed = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    last = run_dir / "checkpoints" / "last.ckpt"
+    assert read_checkpoint(last)["global_step"] == 6  # epoch 1's, complete (2 optimiser steps per batch)
+    resumed = subprocess.run([sys.executable, "-m", "colorgan.cli.train", *args], capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert f"Restored all states from the checkpoint at {last}" in resumed.stdout + resumed.stderr
+    assert read_checkpoint(last)["global_step"] == 18, resumed.stdout[-3000:]

@@ -50,3 +50,7 @@ def _app(cfg: DictConfig) -> float | None:
 def main() -> None:
     """Console entry point."""
     run_app(PROG, "train", _app)
+
+
+if __name__ == "__main__":
+    main()
