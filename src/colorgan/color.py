@@ -54,29 +54,68 @@ def model_to_rgb(L: torch.Tensor, ab: torch.Tensor, clip: bool = True) -> torch.
     return lab_to_rgb(lab, clip)
 
 
-def fit_to_gamut(L: torch.Tensor, ab: torch.Tensor, steps: int = 14) -> torch.Tensor:
+# linear sRGB from CIE XYZ and the D65 white point (the values kornia's lab_to_rgb uses)
+XYZ_TO_LINEAR_RGB = ((3.2404542, -1.5371385, -0.4985314), (-0.9692660, 1.8760108, 0.0415560), (0.0556434, -0.2040259, 1.0572252))
+WHITE_D65 = (0.95047, 1.0, 1.08883)
+
+
+def _linear_rgb(L: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> list[torch.Tensor]:
+    """CIE LAB (natural units, any shape) -> linear sRGB channels R, G, B, unclipped."""
+    fy = (L + 16) / 116
+    xyz = [fy + a / 500, fy, fy - b / 200]
+    xyz = [w * torch.where(f > 6 / 29, f * f * f, (3 * (6 / 29) ** 2) * (f - 4 / 29)) for w, f in zip(WHITE_D65, xyz)]
+    return [row[0] * xyz[0] + row[1] * xyz[1] + row[2] * xyz[2] for row in XYZ_TO_LINEAR_RGB]
+
+
+def _outside(channels: list[torch.Tensor], tolerance: float = 1e-4) -> torch.Tensor:
+    return torch.stack([(c < -tolerance) | (c > 1 + tolerance) for c in channels]).any(0)
+
+
+def _chroma_factor(L: torch.Tensor, a: torch.Tensor, b: torch.Tensor, steps: int) -> torch.Tensor:
+    """Per pixel (1-d LAB values outside sRGB), the largest factor in [0, 1] of (a, b) that fits, to 1/2^steps."""
+    lo, hi = torch.zeros_like(a), torch.ones_like(a)
+    for _ in range(steps):
+        mid = (lo + hi) / 2
+        fits = ~_outside(_linear_rgb(L, a * mid, b * mid))
+        lo, hi = torch.where(fits, mid, lo), torch.where(fits, hi, mid)
+    return lo
+
+
+def _lab_planes(L: torch.Tensor, ab: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    return (L.float()[:, 0] + 1.0) * L_SCALE, ab.float()[:, 0] * AB_SCALE, ab.float()[:, 1] * AB_SCALE
+
+
+def fit_to_gamut(L: torch.Tensor, ab: torch.Tensor, steps: int = 10) -> torch.Tensor:
     """Scale down the chroma of pixels whose (L, ab) lies outside sRGB until it fits.
 
     Clipping RGB instead would change lightness; this keeps L and hue exactly and reduces only
     chroma (bisection on a per-pixel factor, run only on the pixels that need it).
     """
-    lab = torch.cat([(L.float() + 1.0) * L_SCALE, ab.float() * AB_SCALE], dim=1)
-    with torch.autocast(device_type=lab.device.type, enabled=False):
-        rgb = kornia.color.lab_to_rgb(lab, clip=False)
-    outside = ((rgb < 0) | (rgb > 1)).any(dim=1)  # B, H, W
-    if not outside.any():
-        return ab
-    pixels = lab.permute(0, 2, 3, 1)[outside]  # N, 3
-    lo, hi = torch.zeros(len(pixels), 1, device=lab.device), torch.ones(len(pixels), 1, device=lab.device)
-    for _ in range(steps):
-        mid = (lo + hi) / 2
-        trial = torch.cat([pixels[:, :1], pixels[:, 1:] * mid], dim=1)
-        rgb = kornia.color.lab_to_rgb(trial.T[None, :, :, None], clip=False)[0, :, :, 0].T
-        fits = ((rgb >= 0) & (rgb <= 1)).all(dim=1, keepdim=True)
-        lo, hi = torch.where(fits, mid, lo), torch.where(fits, hi, mid)
-    out = ab.float().permute(0, 2, 3, 1).clone()
-    out[outside] = out[outside] * lo
-    return out.permute(0, 3, 1, 2).to(ab.dtype)
+    with torch.autocast(device_type=ab.device.type, enabled=False):
+        lightness, a, b = _lab_planes(L, ab)
+        outside = _outside(_linear_rgb(lightness, a, b))  # B, H, W
+        if not outside.any():
+            return ab
+        factor = _chroma_factor(lightness[outside], a[outside], b[outside], steps)
+        out = ab.float().permute(0, 2, 3, 1).clone()
+        out[outside] = out[outside] * factor[:, None]
+        return out.permute(0, 3, 1, 2).to(ab.dtype)
+
+
+def model_to_rgb_in_gamut(L: torch.Tensor, ab: torch.Tensor, steps: int = 10) -> torch.Tensor:
+    """Normalised L and ab -> sRGB in [0, 1] with out-of-gamut colours fitted as `fit_to_gamut` does,
+    in one pass over the image (what colourising a large photo needs)."""
+    with torch.autocast(device_type=ab.device.type, enabled=False):
+        lightness, a, b = _lab_planes(L, ab)
+        rgb = _linear_rgb(lightness, a, b)
+        outside = _outside(rgb)
+        if outside.any():
+            Lo, ao, bo = lightness[outside], a[outside], b[outside]
+            factor = _chroma_factor(Lo, ao, bo, steps)
+            for channel, fitted in zip(rgb, _linear_rgb(Lo, ao * factor, bo * factor)):
+                channel[outside] = fitted
+        linear = torch.stack(rgb, dim=1).clamp(0, 1)
+        return torch.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear.pow(1 / 2.4) - 0.055)
 
 
 def open_image(source: ImageSource) -> Image.Image:

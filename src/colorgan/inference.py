@@ -8,6 +8,7 @@ take user hints (colorgan.hints.Hint: a point in the photo's pixels and a colour
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -18,7 +19,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from colorgan.checkpoint import load_model
-from colorgan.color import ImageSource, fit_to_gamut, load_rgb, model_to_rgb, rgb_to_model
+from colorgan.color import ImageSource, fit_to_gamut, load_rgb, model_to_rgb_in_gamut, rgb_to_model
 from colorgan.errors import UserError
 from colorgan.hints import Hint, rasterize
 from colorgan.models.base import ColorizationModule
@@ -29,6 +30,11 @@ def pick_device(device: str = "auto") -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
+
+
+@functools.lru_cache(maxsize=4)
+def _luminance_of_bytes(data: bytes) -> torch.Tensor:
+    return rgb_to_model(load_rgb(data)[None])[0]
 
 
 class Colorizer:
@@ -86,20 +92,28 @@ class Colorizer:
                 chunk = indices[start : start + batch_size]
                 L = torch.cat([inputs[i][0] for i in chunk]).to(self.device)
                 hint_map = torch.cat([inputs[i][1] for i in chunk]).to(self.device) if self.contract.hints else None
-                ab = self.model(L, hint_map).float().cpu()
+                ab = fit_to_gamut(L, self.model(L, hint_map)).float().cpu()  # most chroma fitting done here, at the small size
                 for row, i in enumerate(chunk):
                     h, w = inputs[i][2]
                     out[i] = F.interpolate(ab[row : row + 1, :, :h, :w], size=Ls[i].shape[-2:], mode="bilinear", align_corners=False)
         return out
 
+    @staticmethod
+    def luminance(image: ImageSource) -> torch.Tensor:
+        """The image's normalised L (1, 1, H, W); encoded bytes are remembered, so that re-colouring the same
+        upload with other hints (the web page) skips decoding."""
+        if isinstance(image, bytes):
+            return _luminance_of_bytes(image)
+        return rgb_to_model(load_rgb(image)[None])[0]
+
     def colorize_batch(
         self, images: Iterable[ImageSource], render_factor: int | None = None, batch_size: int = 8, hints: Sequence[Sequence[Hint] | None] | None = None
     ) -> list[Image.Image]:
         """Colourise several images (any sizes), each with its own hints (or None); outputs keep their input's size and lightness."""
-        Ls = [rgb_to_model(load_rgb(image)[None])[0] for image in images]
+        Ls = [self.luminance(image) for image in images]
         results = []
         for L, ab in zip(Ls, self.predict_ab(Ls, render_factor, batch_size, hints)):
-            rgb = model_to_rgb(L, fit_to_gamut(L, ab))[0]
+            rgb = model_to_rgb_in_gamut(L, ab)[0]  # exact at full resolution: only pixels where L differs are left to fit
             results.append(Image.fromarray(np.round(rgb.permute(1, 2, 0).numpy() * 255).astype(np.uint8)))
         return results
 

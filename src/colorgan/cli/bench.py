@@ -15,6 +15,7 @@ import torch
 
 from colorgan.cli.errors import report_user_errors
 from colorgan.errors import UserError
+from colorgan.io import write_atomic
 
 PROG = "colorgan-bench"
 
@@ -130,28 +131,50 @@ def bench_infer(args: argparse.Namespace) -> dict:
     from PIL import Image
 
     from colorgan.callbacks import peak_memory_mb
+    from colorgan.hints import Hint
     from colorgan.inference import Colorizer, pick_device
 
     if args.ckpt:
         colorizer = Colorizer.from_checkpoint(args.ckpt, device=args.device)
     else:
-        colorizer = Colorizer(instantiate(compose_train_config(args.overrides).model).eval().to(pick_device(args.device)))
+        cfg = compose_train_config(args.overrides)
+        model = instantiate(cfg.model)
+        model.image_size = cfg.data.image_size
+        colorizer = Colorizer(model.eval().to(pick_device(args.device)))
+    if args.hints and not colorizer.contract.hints:
+        raise UserError("--hints needs a model that takes hints: --ckpt of one trained with model.hints=true, or model.hints=true")
+    import io
+
+    from skimage.data import astronaut
+
     rng = np.random.default_rng(0)
-    photo = Image.fromarray(rng.integers(0, 255, (args.height or args.width, args.width), dtype=np.uint8))
-    colorizer.colorize(photo, args.render_factor)
+    height = args.height or args.width
+    buffer = io.BytesIO()  # a real photo, grey, as the web page uploads it (PNG bytes)
+    Image.fromarray(astronaut()).convert("L").resize((args.width, height), Image.Resampling.BICUBIC).save(buffer, format="PNG")
+    photo = buffer.getvalue()
+
+    def hints(round_: int) -> list[Hint] | None:  # each round moves one hint, as a user does on the page
+        if not args.hints:
+            return None
+        points = [(rng.uniform(0, args.width), rng.uniform(0, height)) for _ in range(args.hints)]
+        return [Hint(x, y, "#3060c0" if (i + round_) % 2 else "#c06030") for i, (x, y) in enumerate(points)]
+
+    colorizer.colorize(photo, args.render_factor, hints(0))
     times = []
-    for _ in range(args.repeats):
+    for round_ in range(1, args.repeats + 1):
+        given = hints(round_)
         _synchronize(colorizer.device)
         start = time.perf_counter()
-        colorizer.colorize(photo, args.render_factor)
+        colorizer.colorize(photo, args.render_factor, given)
         _synchronize(colorizer.device)
         times.append(time.perf_counter() - start)
     factor = args.render_factor or colorizer.default_render_factor
     return {
         "model": type(colorizer.model).__name__,
-        "photo": f"{photo.width}x{photo.height}",
+        "photo": f"astronaut, grey, {args.width}x{height} PNG bytes",
         "render_factor": factor,
         "render_long_side": 16 * factor,
+        "hints": args.hints,
         "latency_s_median": round(sorted(times)[len(times) // 2], 3),
         "latency_s_all": [round(t, 3) for t in times],
         "peak_memory_mb": round(peak_memory_mb(colorizer.device), 1),
@@ -268,6 +291,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     infer.add_argument("--render-factor", type=int, default=None)
     infer.add_argument("--repeats", type=int, default=5)
     infer.add_argument("--device", default="auto")
+    infer.add_argument("--hints", type=int, default=0, help="re-colour with N hints, one changed each time (a hint-taking model)")
     infer.add_argument("overrides", nargs="*", help="Hydra overrides as for colorgan-train, e.g. model=pix2pix data.image_size=256")
     for sp in (data, train, infer):
         sp.add_argument("--out", help="also write the JSON here (atomically)")
@@ -283,11 +307,7 @@ def main(argv: list[str] | None = None) -> None:
     text = json.dumps(record, indent=2)
     print(text)
     if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(out.name + ".partial")
-        tmp.write_text(text + "\n")
-        tmp.replace(out)
+        write_atomic(args.out, (text + "\n").encode())
 
 
 if __name__ == "__main__":
