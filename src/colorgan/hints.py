@@ -83,9 +83,9 @@ def rasterize(hints: Sequence[Hint], photo_shape: tuple[int, int], render_shape:
     for hint in hints:
         if not (0 <= hint.x < W and 0 <= hint.y < H):
             raise UserError(f"hint at ({hint.x:g}, {hint.y:g}) is outside the {W}x{H} photo: x, y are pixels from the top-left corner")
-        side = max(1, round((hint.size or 0) * min(sx, sy)))
+        side = min(max(1, round((hint.size or 0) * min(sx, sy))), h, w)
         cy, cx = (hint.y + 0.5) * sy - 0.5, (hint.x + 0.5) * sx - 0.5
-        top, left = max(0, round(cy - (side - 1) / 2)), max(0, round(cx - (side - 1) / 2))
+        top, left = min(max(0, round(cy - (side - 1) / 2)), h - side), min(max(0, round(cx - (side - 1) / 2)), w - side)
         a, b = hint.ab()
         out[0, 0, top : top + side, left : left + side] = a
         out[0, 1, top : top + side, left : left + side] = b
@@ -101,6 +101,16 @@ class HintSampler:
     patch_sizes: Sequence[int] = tuple(range(1, 10))
     max_hints: int = 64
 
+    def patches(self, height: int, width: int, generator: torch.Generator | None = None, count: int | None = None) -> list[tuple[int, int, int]]:
+        """(top, left, side) of each hint patch of one image: a geometric number of them, or exactly `count`."""
+        out = []
+        for _ in range(self.max_hints if count is None else count):
+            if count is None and torch.rand((), generator=generator).item() < self.p:
+                break
+            side = min(int(self.patch_sizes[int(torch.randint(len(self.patch_sizes), (), generator=generator))]), height, width)
+            out.append((self._centred(height - side, generator), self._centred(width - side, generator), side))
+        return out
+
     def sample(self, ab: torch.Tensor, generator: torch.Generator | None = None, count: int | None = None) -> torch.Tensor:
         """A hint map for a batch of true ab (B, 2, H, W): patches whose ab is the patch's mean true ab.
 
@@ -109,16 +119,20 @@ class HintSampler:
         B, _, H, W = ab.shape
         out = empty_hints(B, H, W, ab.device)
         for i in range(B):
-            for _ in range(self.max_hints if count is None else count):
-                if count is None and torch.rand((), generator=generator).item() < self.p:
-                    break
-                side = min(int(self.patch_sizes[int(torch.randint(len(self.patch_sizes), (), generator=generator))]), H, W)
-                top = self._centred(H - side, generator)
-                left = self._centred(W - side, generator)
+            for top, left, side in self.patches(H, W, generator, count):
                 patch = ab[i, :, top : top + side, left : left + side]
                 out[i, :2, top : top + side, left : left + side] = patch.float().mean(dim=(1, 2), keepdim=True)
                 out[i, 2, top : top + side, left : left + side] = 1
         return out
+
+    def points(self, ab: torch.Tensor, count: int, generator: torch.Generator | None = None) -> list[Hint]:
+        """`count` hints for one image's true ab (1, 2, H, W) as a user gives them: points in its pixels, each
+        with the mean true (a, b) of its patch and the patch's side as its size."""
+        hints = []
+        for top, left, side in self.patches(*ab.shape[-2:], generator, count):
+            a, b = (ab[0, :, top : top + side, left : left + side].float().mean(dim=(1, 2)) * AB_SCALE).tolist()
+            hints.append(Hint(left + (side - 1) / 2, top + (side - 1) / 2, (a, b), side))
+        return hints
 
     @staticmethod
     def _centred(free: int, generator: torch.Generator | None) -> int:
