@@ -12,8 +12,7 @@ import pytest
 import torch
 from torchvision.models import alexnet
 
-from colorgan.cli.eval import run
-from colorgan.evaluate import markdown_table
+from colorgan.evaluate import markdown_table, run
 from conftest import compose_config, write_scenes
 
 BIN = Path(sys.executable).parent
@@ -67,7 +66,7 @@ def test_table_of_every_metric_with_the_grey_baseline(tmp_path, tiny_checkpoint,
     from PIL import Image
 
     sheet = Image.open(tmp_path / "contact_sheet.png")
-    assert sheet.size == (4 * 66 + 2, 3 * 66 + 2)  # grey | first | second | truth, three photos, 2 px padding
+    assert sheet.size == (4 * 130 + 2, 3 * 130 + 2)  # grey | first | second | truth, three photos, 128 px tiles, 2 px padding
 
 
 def test_missing_weights_are_reported_unavailable_with_the_path(tmp_path, tiny_checkpoint, photos):
@@ -98,3 +97,25 @@ def test_wandb_run_gets_the_table_and_the_contact_sheet(tmp_path, tiny_checkpoin
     tables = list(media[0].rglob("*.table.json"))
     assert tables and "grey (ab = 0)" in tables[0].read_text()
     assert list(media[0].rglob("*.png"))
+
+
+def test_hint_rows_with_the_baselines_and_both_protocols(tmp_path, photos):
+    """Rows per hint count for a model that takes hints, beside nearest/IDW/Levin given the same hints."""
+    from hydra.utils import instantiate
+
+    from colorgan.evaluate import evaluate
+
+    model = instantiate(compose_config(tmp_path, "experiment=hints", "model.generator.ngf=8", "model.discriminator.ndf=8").model).eval()
+    model.image_size = 32  # what it would have been trained at
+    folder = instantiate(compose_config(tmp_path, f"data.root={photos}", "data.image_size=64", config_name="eval").data)
+    from colorgan.evaluate import images_of
+
+    images = list(images_of(folder, "test"))
+    result = evaluate({"hinted": model}, images, torch.device("cpu"), hints=[0, 5], protocol="photo")
+    rows = {r["model"]: r for r in result["rows"]}
+    assert set(rows) == {"grey (ab = 0), 0 hints", "hinted, 0 hints", "hinted, 5 hints", "nearest, 5 hints", "idw, 5 hints", "levin, 5 hints"}
+    assert rows["idw, 5 hints"]["de2000"] < rows["grey (ab = 0), 0 hints"]["de2000"]
+    # an untrained model with the push-pull prior is its propagation: as good as the baselines, far better than grey
+    assert rows["hinted, 5 hints"]["de2000"] < 0.8 * rows["grey (ab = 0), 0 hints"]["de2000"]
+    fixed = evaluate({"hinted": model}, images, torch.device("cpu"), hints=[0, 5], protocol="fixed")
+    assert {r["model"]: r["de2000"] for r in fixed["rows"]}["idw, 5 hints"] == pytest.approx(rows["idw, 5 hints"]["de2000"])

@@ -1,4 +1,5 @@
-"""Compare colourisers on one data set: the field's metrics per model plus the grey baseline, and a contact sheet.
+"""Compare colourisers on one data set: the field's metrics per model plus the grey baseline, and a contact sheet;
+with hints, rows per hint count beside no-learning propagation baselines. The library side of colorgan-eval.
 
 Metrics: PSNR, SSIM, mean CIEDE2000, colourfulness and |dCF| (colorgan.metrics), LPIPS (AlexNet,
 torchmetrics) and FID (Inception-v3 pool features, 2048-d, torchmetrics with torch-fidelity's
@@ -11,15 +12,20 @@ from __future__ import annotations
 import contextlib
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
 import torch
 from torchmetrics import Metric
 from torchvision.utils import make_grid
 
-from colorgan.color import model_to_rgb
+from colorgan.callbacks import mark_hints, to_pil
+from colorgan.color import model_to_rgb, model_to_rgb_in_gamut, rgb_to_model
+from colorgan.errors import UserError
+from colorgan.hints import HintSampler, rasterize
+from colorgan.inference import Colorizer
 from colorgan.metrics import ColorMetrics
 from colorgan.models.base import ColorizationModule
+from colorgan.propagation import METHODS, propagate
 
 COLUMNS = ("psnr", "ssim", "lpips", "de2000", "cf", "dcf", "fid")
 FID_RESIZE = "bilinear with antialiasing to 299x299 (torchmetrics)"
@@ -98,37 +104,86 @@ class Row:
         return {"model": self.name, **{k: values[k] for k in COLUMNS}}
 
 
+def _square(image: torch.Tensor, size: int) -> torch.Tensor:
+    """A sheet tile: the centre square of an image (3, H, W), resized to `size`."""
+    h, w = image.shape[-2:]
+    side = min(h, w)
+    crop = image[:, (h - side) // 2 : (h - side) // 2 + side, (w - side) // 2 : (w - side) // 2 + side]
+    return torch.nn.functional.interpolate(crop[None].float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False)[0]
+
+
+def row_name(name: str, hints: int, counts: Sequence[int]) -> str:
+    """A table row's name: the colouriser, and with several hint counts, how many hints it was given."""
+    return name if counts == [0] else f"{name}, {hints} hint{'s' if hints != 1 else ''}"
+
+
 @torch.no_grad()
 def evaluate(
     models: dict[str, ColorizationModule],
-    batches: Any,
-    to_model: Any,
+    images: Iterable[torch.Tensor],
     device: torch.device,
+    hints: Sequence[int] = (0,),
+    protocol: str = "photo",
     fid_weights: str | None = None,
     lpips_weights: str | None = None,
     sheet_size: int = 6,
+    seed: int = 0,
 ) -> dict[str, Any]:
-    """Run every model over `batches` (uint8 RGB), converted by `to_model` into (L, ab) on `device`.
+    """Score every model on `images` (uint8 RGB, (3, H, W) each, any sizes), beside the grey baseline.
 
-    Returns {"rows": [grey, *models], "images": n, "fid": ..., "lpips": ..., "sheet": (3, H, W) tensor},
-    the sheet showing the first `sheet_size` photos as grey | each model | truth.
+    protocol 'photo' colours each image as colorgan-colorize does (render at the model's size, ab upsampled
+    onto the full-resolution L, gamut fit); 'fixed' feeds the images to the network at their own size, as
+    papers do with 256x256 crops. With hint counts above 0, hints are simulated from the truth (fixed seed,
+    the same for every model) and given to the models that take them, and rows for the no-learning baselines
+    (nearest hint, inverse-distance weighting, Levin et al. 2004) get the same hints.
+    Returns {"rows": [...], "images": n, "fid": ..., "lpips": ..., "sheet": (3, H, W) tensor}; the sheet shows the
+    first `sheet_size` photos as grey (with the most hints ringed) | each model | truth.
     """
-    rows = {"grey": Row("grey (ab = 0)", device, fid_weights, lpips_weights)}
-    rows |= {name: Row(name, device, fid_weights, lpips_weights) for name in models}
-    tiles: list[torch.Tensor] = []
-    for batch in batches:
-        L, ab = to_model(batch.to(device), 0)
-        images = {"grey": model_to_rgb(L, torch.zeros_like(ab))}
-        images |= {name: model.colorize(L).float() for name, model in models.items()}
-        true = model_to_rgb(L, ab)
-        for name, row in rows.items():
-            row.update(images[name], true)
-        for i in range(min(len(true), sheet_size - len(tiles) // (len(images) + 1))):
-            tiles += [images[name][i].cpu() for name in images] + [true[i].cpu()]
-    any_row = rows["grey"]
+    if protocol not in ("photo", "fixed"):
+        raise UserError(f"protocol={protocol} is not an evaluation protocol: use photo (what colorgan-colorize gives) or fixed (the network at the data's size)")
+    counts = sorted(set(hints))
+    colorizers = {name: Colorizer(model) for name, model in models.items()}
+    rows: dict[tuple[str, int], Row] = {}
+
+    def row(name: str, count: int) -> Row:
+        if (name, count) not in rows:
+            rows[name, count] = Row(row_name(name, count, counts), device, fid_weights, lpips_weights)
+        return rows[name, count]
+
+    row("grey (ab = 0)", 0)
+    sampler, tiles = HintSampler(), []
+    for index, image in enumerate(images):
+        true = image[None].to(device).float() / 255
+        L, ab = rgb_to_model(true)
+        shape = tuple(L.shape[-2:])
+        shown: dict[str, torch.Tensor] = {"grey": model_to_rgb(L, torch.zeros_like(ab))}
+        for count in counts:
+            points = sampler.points(ab, count, torch.Generator().manual_seed(seed * 1_000_003 + index))
+            hint_map = rasterize(points, shape, shape).to(device)
+            if count == 0:
+                row("grey (ab = 0)", 0).update(shown["grey"], true)
+            for method in METHODS if count else ():
+                row(method, count).update(model_to_rgb_in_gamut(L, propagate(method, L, hint_map)), true)
+            for name, model in models.items():
+                if count and not model.contract.hints:
+                    continue
+                if protocol == "photo":
+                    pred = model_to_rgb_in_gamut(L, colorizers[name].predict_ab([L], hints=[points] if model.contract.hints else None)[0].to(device))
+                else:
+                    pred = model.colorize(L, hint_map if model.contract.hints else None).float()
+                row(name, count).update(pred, true)
+                if count == counts[-1] or not model.contract.hints:
+                    shown[name] = pred
+            if count == counts[-1] and count:
+                shown["grey"] = mark_hints(shown["grey"][0].cpu(), hint_map[0].cpu())[None]
+        if len(tiles) < sheet_size * (len(models) + 2):
+            tiles += [_square(shown[name][0].cpu(), 128) for name in ("grey", *models)] + [_square(true[0].cpu(), 128)]
+    any_row = rows["grey (ab = 0)", 0]
     return {
-        "rows": [row.compute() for row in rows.values()],
+        "rows": [r.compute() for r in rows.values()],
         "images": int(any_row.colour.count),
+        "protocol": protocol,
+        "hints": counts,
         "fid": any_row.fid_info | {"images": int(any_row.colour.count)},
         "lpips": any_row.lpips_info,
         "sheet": make_grid(tiles, nrow=len(models) + 2, padding=2, pad_value=1.0) if tiles else None,
@@ -143,3 +198,60 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
         cells = ["n/a" if row[c] is None else f"{row[c]:.4f}" if c in ("ssim", "lpips") else f"{row[c]:.2f}" for c in COLUMNS]
         lines.append(f"| {row['model']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def images_of(datamodule: Any, split: str) -> Iterator[torch.Tensor]:
+    """The uint8 RGB images (3, H, W) of a datamodule's split, one at a time."""
+    datamodule.prepare_data()
+    datamodule.setup("test")
+    loader = datamodule.test_dataloader() if split == "test" else datamodule.val_dataloader()
+    for batch in loader:
+        yield from batch
+
+
+def row_names(paths: list[str], models: list, given: list[str] | None) -> list[str]:
+    """Given names, else '<model class> (<run folder>)', numbered where they would clash."""
+    if given is not None:
+        if len(given) != len(paths):
+            raise UserError(f"{len(given)} names for {len(paths)} checkpoints: give one name per checkpoint")
+        return list(given)
+    names = [f"{type(m).__name__.lower()} ({Path(p).resolve().parent.parent.name})" for p, m in zip(paths, models)]
+    return [f"{n} #{i + 1}" if names.count(n) > 1 else n for i, n in enumerate(names)]
+
+
+def run(cfg: Any) -> dict[str, Any]:
+    """colorgan-eval: evaluate the configured checkpoints (or export folders) on the configured data, then write
+    results.json, results.md and contact_sheet.png into the run folder (and the table and sheet to the loggers)."""
+    from hydra.utils import instantiate
+    from omegaconf import ListConfig
+
+    from colorgan.checkpoint import load_model
+    from colorgan.inference import pick_device
+    from colorgan.io import atomic_path, write_atomic, write_json_atomic
+    from colorgan.train import make_loggers
+
+    paths = [str(p) for p in cfg.ckpt] if isinstance(cfg.ckpt, ListConfig) else [str(cfg.ckpt)]
+    device = pick_device(cfg.device)
+    models = [load_model(p, device) for p in paths]
+    names = row_names(paths, models, list(cfg.names) if cfg.names else None)
+    datamodule = instantiate(cfg.data)
+    hints = list(cfg.hints) if isinstance(cfg.hints, ListConfig) else [int(cfg.hints)]
+    result = evaluate(
+        dict(zip(names, models)), images_of(datamodule, cfg.split), device, hints, cfg.protocol, cfg.fid_weights, cfg.lpips_weights, cfg.sheet_size, cfg.seed
+    )
+    out = Path(cfg.paths.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    table = markdown_table(result["rows"])
+    record = {k: v for k, v in result.items() if k != "sheet"} | {"checkpoints": dict(zip(names, paths)), "data": str(getattr(datamodule, "root", None))}
+    write_json_atomic(out / "results.json", record)
+    write_atomic(out / "results.md", (table + "\n").encode())
+    if result["sheet"] is not None:
+        with atomic_path(out / "contact_sheet.png") as tmp:
+            to_pil(result["sheet"]).save(tmp)
+    for logger in make_loggers(cfg):
+        if hasattr(logger, "log_table"):
+            rows = [[r["model"], *(r[c] for c in COLUMNS)] for r in result["rows"]]
+            logger.log_table("eval/metrics", columns=["model", *COLUMNS], data=rows)
+            if result["sheet"] is not None:
+                logger.log_image("eval/contact_sheet", [to_pil(result["sheet"])])
+    return record | {"table": table, "output_dir": str(out)}
