@@ -92,6 +92,7 @@ lr: 0.01
 """
 
 
+@pytest.mark.slow
 def test_a_fourth_model_is_one_module_and_one_config(tmp_path):
     """Written outside colorgan (nothing in the package changes), trained, then coloured, exported and evaluated."""
     (tmp_path / "conf" / "model").mkdir(parents=True)

@@ -56,6 +56,7 @@ def grey_index(L_mean: float) -> int:
     return int((levels - L_mean).abs().argmin())
 
 
+@pytest.mark.slow
 def test_two_ranks_split_the_epoch_reduce_metrics_and_pick_the_same_child(tmp_path, identifiable_shards):
     probe = tmp_path / "probe"
     args = [

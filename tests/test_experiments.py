@@ -13,6 +13,7 @@ from colorgan.tasks import fit
 from conftest import compose_config, write_scenes
 
 EXPERIMENTS = sorted(p.stem for p in (Path(config_dir()) / "experiment").glob("*.yaml"))
+STAGED = {p.stem for p in (Path(config_dir()) / "experiment").glob("*.yaml") if "\nstages:" in p.read_text()}  # several runs each: slow
 TOY = {"trainer": {"accelerator": "cpu", "devices": 1, "precision": "32-true", "max_epochs": 1, "limit_val_batches": 1},
        "data": {"batches_per_epoch": 1, "batch_size": 2, "num_workers": 0}}
 
@@ -49,7 +50,7 @@ def toy_config(name: str, out: Path, shards: Path, vgg_file: Path):
     return cfg
 
 
-@pytest.mark.parametrize("name", EXPERIMENTS)
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in STAGED else n for n in EXPERIMENTS])
 def test_experiment_composes_and_trains_a_few_steps(name, tmp_path, shards, vgg_file):
     cfg = toy_config(name, tmp_path, shards, vgg_file)
     result = fit(cfg)

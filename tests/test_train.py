@@ -24,6 +24,7 @@ class BatchCounter(pl.Callback):
 COUNTER = "+callbacks.counter._target_=test_train.BatchCounter"
 
 
+@pytest.mark.slow
 def test_pix2pix_learns_synthetic_colours(tmp_path):
     cfg = compose_config(tmp_path, "experiment=synthetic", "logger=none", "trainer.max_epochs=4")
     result = train(cfg)
@@ -87,6 +88,7 @@ def test_trains_on_shards_streamed_through_pipe_commands(tmp_path, shards):
     assert result["global_step"] == 6 and result["metrics"]["val_grey/de2000"] > 0
 
 
+@pytest.mark.slow
 def test_compile_keeps_parameter_names_so_checkpoints_do_not_change(tmp_path):
     from hydra.utils import instantiate
 
@@ -181,6 +183,7 @@ main()
 """
 
 
+@pytest.mark.slow
 def test_a_kill_during_a_save_leaves_the_last_good_checkpoint_and_the_run_resumes_from_it(tmp_path):
     import subprocess
     import sys
