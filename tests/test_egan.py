@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from colorgan.errors import UserError
 from colorgan.models.egan import EGAN, Scores
 from colorgan.models.snapshot import Snapshot
 from colorgan.train import train
@@ -329,3 +330,15 @@ def test_with_two_parents_every_child_starts_from_its_own_parent(monkeypatch):
             parent = scored[6 * (step - 1) + survivors[child.parent]]
             start = started[6 * step + c]
             assert all(torch.equal(start[k], parent[k]) for k in parent)
+
+
+def test_a_batch_too_small_to_hold_out_enough_still_trains_and_says_so(monkeypatch):
+    """Batch 2, n_d 2: one sample trains the children, one is held out, and both D steps take it (with a warning)."""
+    calls = []
+    loss = EGAN.discriminator_loss
+    monkeypatch.setattr(EGAN, "discriminator_loss", lambda self, L, ab, fake: calls.append(levels(L)) or loss(self, L, ab, fake))
+    with pytest.warns(UserWarning, match="holds out 1 of a batch of 2"):
+        fit(tiny_egan(eval_size=8), identified_batches(2, batch=2), batch=2)
+    assert len(calls) == 4 and calls[0] == calls[1] and len(calls[0]) == 1
+    with pytest.raises(UserError, match="data.batch_size of 2 or more"):
+        fit(tiny_egan(), identified_batches(1, batch=1), batch=1)

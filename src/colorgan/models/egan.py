@@ -2,8 +2,9 @@
 close to pix2pix's.
 
 Each batch is split as the reference splits its draw: the children's generator step sees the first part, and the
-last `eval_size` samples are held out. Every parent is restored in place (weights, buffers and Adam state) and takes
-one step under each mutation of the generator objective (minimax, heuristic, least-squares, each plus lambda * L1).
+last `eval_size` samples are held out. Before each child, its parent is restored in place (weights, buffers and Adam
+state); the child takes one step under its mutation of the generator objective (minimax, heuristic, least-squares,
+each plus lambda * L1).
 Each child is scored on the held-out samples, which it was not trained on, with both networks in train mode as the
 reference runs them: F = F_q + gamma * F_d - fitness_l1 * L1, with F_q = E[D(G(L))] and F_d = -log ||grad over D's
 parameters of the discriminator loss||, computed in micro-batches without a double-backward graph (the real half of
@@ -25,6 +26,7 @@ from typing import Any, NamedTuple
 
 import torch
 import torch.nn.functional as F
+from pytorch_lightning.utilities import rank_zero_warn
 
 from colorgan.errors import UserError
 from colorgan.losses import MUTATIONS
@@ -95,7 +97,8 @@ class EGAN(Pix2Pix):
     """E-GAN on pix2pix networks (or any generator/discriminator config).
 
     eval_size: samples held out at the end of every batch, on which children are scored and the discriminator trains
-    (null: the reference's split, batch // (n_d + 1) samples for the generator step and the rest held out).
+    (null: the reference's split, batch // (n_d + 1) samples for the generator step and the rest held out); at most
+    all but one sample of a batch, with a warning when that leaves fewer than n_d.
     micro_batch: held-out samples per discriminator pass while scoring (null: all in one pass, as the reference).
     fitness_l1: weight of the held-out L1 in the fitness (0: the paper's F_q + gamma * F_d).
     selection: "fitness" keeps the fittest mu children; "random" keeps mu random ones (an ablation).
@@ -148,13 +151,15 @@ class EGAN(Pix2Pix):
     # -- the batch ------------------------------------------------------------------------------
 
     def split(self, L: torch.Tensor, ab: torch.Tensor, x: torch.Tensor) -> tuple[Part, Part]:
-        """(samples the children train on, held-out samples) of a batch."""
-        n, n_d = L.shape[0], self.hparams.n_d
-        held = self.hparams.eval_size or n - n // (n_d + 1)
-        if held >= n or held < n_d:
-            raise UserError(
-                f"model.eval_size={self.hparams.eval_size} holds out {held} of a batch of {n}: hold out at least model.n_d={n_d} "
-                f"and fewer than data.batch_size (or leave eval_size null with a batch of at least {n_d + 1})"
+        """(samples the children train on, held-out samples) of a batch: `eval_size` held out, at most all but one."""
+        n, n_d, eval_size = L.shape[0], self.hparams.n_d, self.hparams.eval_size
+        if n < 2:
+            raise UserError("E-GAN trains its children on part of each batch and scores them on the rest: use data.batch_size of 2 or more")
+        held = min(eval_size or n - n // (n_d + 1), n - 1)
+        if held < max(eval_size or 0, n_d):
+            rank_zero_warn(
+                f"E-GAN holds out {held} of a batch of {n}, fewer than model.eval_size={eval_size} or model.n_d={n_d} ask for (the "
+                f"discriminator steps take the held-out samples in turn): use data.batch_size of at least {max(eval_size or 0, n_d) + 1}"
             )
         return (L[:-held], ab[:-held], x[:-held]), (L[-held:], ab[-held:], x[-held:])
 
@@ -292,12 +297,14 @@ class EGAN(Pix2Pix):
         return fakes[index % len(self.survivors), index]
 
     def update_discriminator(self, L: torch.Tensor, ab: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        """n_d steps, each on its own share of the held-out samples: real (L, ab) against (L, fake); the last loss."""
+        """n_d steps, each on its own share of the held-out samples (in turn, when there are fewer samples than steps):
+        real (L, ab) against (L, fake); returns the last loss."""
         opt_d = self.optimizers()[1]
         n_d = self.hparams.n_d
+        samples = torch.arange(max(len(L), n_d), device=L.device) % len(L)
         with self.toggled_optimizer(opt_d):
-            for L_k, ab_k, fake_k in zip(L.tensor_split(n_d), ab.tensor_split(n_d), fake.tensor_split(n_d), strict=True):
-                loss_d = self.discriminator_loss(L_k, ab_k, fake_k)
+            for share in samples.tensor_split(n_d):
+                loss_d = self.discriminator_loss(L[share], ab[share], fake[share])
                 self.manual_step(opt_d, loss_d)
         return loss_d
 
