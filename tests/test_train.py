@@ -1,3 +1,4 @@
+from pathlib import Path
 
 import pytest
 import pytorch_lightning as pl
@@ -202,3 +203,16 @@ def test_a_kill_during_a_save_leaves_the_last_good_checkpoint_and_the_run_resume
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert f"Restored all states from the checkpoint at {last}" in resumed.stdout + resumed.stderr
     assert read_checkpoint(last)["global_step"] == 18, resumed.stdout[-3000:]
+
+
+def test_the_dashboard_shows_the_same_picture_as_the_saved_grid(tmp_path):
+    """wandb 0.31 wrote float grids as black PNGs: the logged picture must be the grid saved on disk, pixel for pixel."""
+    import numpy as np
+    from PIL import Image
+
+    cfg = compose_config(tmp_path, "experiment=synthetic", "logger=wandb", "model.generator.ngf=8", "model.discriminator.ndf=8", "data.batches_per_epoch=2", "trainer.max_epochs=1")
+    result = train(cfg)
+    saved = np.asarray(Image.open(result["sample_grid"]).convert("RGB"))
+    logged = list(Path(result["wandb_dir"]).rglob("media/images/samples_*.png"))
+    assert len(logged) == 1
+    assert np.array_equal(np.asarray(Image.open(logged[0]).convert("RGB")), saved) and saved.std() > 10  # not blank
