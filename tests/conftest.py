@@ -65,3 +65,13 @@ def tiny_checkpoint(tmp_path_factory) -> str:
     out = tmp_path_factory.mktemp("tiny_run")
     overrides = ["experiment=synthetic", "logger=none", "model.generator.ngf=8", "model.discriminator.ndf=8", "data.batches_per_epoch=3", "trainer.max_epochs=1"]
     return train(compose_config(out, *overrides))["last_checkpoint"]
+
+
+@pytest.fixture(scope="session")
+def tiny_hint_checkpoint(tmp_path_factory) -> str:
+    """A pix2pix checkpoint that takes hints (experiment=hints: push-pull prior + learned correction), a few batches."""
+    from colorgan.train import train
+
+    out = tmp_path_factory.mktemp("tiny_hint_run")
+    overrides = ["experiment=hints", "logger=none", "model.generator.ngf=8", "model.discriminator.ndf=8", "data.batches_per_epoch=2", "trainer.max_epochs=1"]
+    return train(compose_config(out, *overrides))["last_checkpoint"]
