@@ -45,7 +45,7 @@ BATCHNORM_PATCHGAN = {"_target_": "colorgan.nets.PatchDiscriminator", "ndf": 4, 
 
 
 def tiny_egan(generator=None, discriminator=None, **kwargs) -> EGAN:
-    return EGAN(generator or {"_target_": "test_egan.ConstantAB"}, discriminator or {"_target_": "test_egan.PixelCritic"}, **kwargs)
+    return EGAN(generator=generator or {"_target_": "test_egan.ConstantAB"}, discriminator=discriminator or {"_target_": "test_egan.PixelCritic"}, **kwargs)
 
 
 def test_snapshot_restores_weights_and_adam_state_exactly():

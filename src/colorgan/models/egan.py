@@ -94,7 +94,7 @@ def admission(kept: Sequence[Survivor], child: int, fitness: float, mu: int, dra
 
 
 class EGAN(Pix2Pix):
-    """E-GAN on pix2pix networks (or any generator/discriminator config).
+    """E-GAN on pix2pix networks (or any generator/discriminator config); takes Pix2Pix's arguments too.
 
     eval_size: samples held out at the end of every batch, on which children are scored and the discriminator trains
     (null: the reference's split, batch // (n_d + 1) samples for the generator step and the rest held out); at most
@@ -109,12 +109,6 @@ class EGAN(Pix2Pix):
 
     def __init__(
         self,
-        generator: dict[str, Any],
-        discriminator: dict[str, Any],
-        lambda_l1: float = 100.0,
-        lr: float = 2e-4,
-        betas: Sequence[float] = (0.5, 0.999),
-        decay_start: float = 0.5,
         mutations: Sequence[str] = ("minimax", "heuristic", "least_squares"),
         mu: int = 1,
         n_d: int = 2,
@@ -124,13 +118,9 @@ class EGAN(Pix2Pix):
         micro_batch: int | None = 8,
         selection: str = "fitness",
         keep: str = "snapshot",
-        fused_optimizer: bool = True,
         **options: Any,
     ):
-        super().__init__(
-            generator=generator, discriminator=discriminator, lambda_l1=lambda_l1, lr=lr, betas=betas, decay_start=decay_start,
-            fused_optimizer=fused_optimizer, **options,
-        )  # fmt: skip
+        super().__init__(**options)  # Pix2Pix's: generator, discriminator, lambda_l1, lr, ...; and every model's
         unknown = set(mutations) - set(MUTATIONS)
         if unknown or not mutations:
             raise UserError(f"model.mutations has unknown {sorted(unknown)}: choose from {', '.join(MUTATIONS)}")
