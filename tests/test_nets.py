@@ -31,3 +31,11 @@ def test_unet_depth_follows_image_size(size, norm):
 def test_unknown_norm_is_rejected():
     with pytest.raises(ValueError, match="unknown norm"):
         UNetGenerator(image_size=32, norm="group")
+
+
+@pytest.mark.parametrize(("size", "blocks"), [(256, [4, 5, 6]), (128, [4, 5]), (64, [4]), (32, [])])
+def test_dropout_where_the_reference_puts_it(size, blocks):
+    """pix2pix's reference: dropout in the num_downs - 5 ngf*8 blocks outside the innermost one, never near the output."""
+    generator = UNetGenerator(image_size=size, ngf=8)
+    with_dropout = [i for i, block in enumerate(generator.up) if any(isinstance(m, torch.nn.Dropout) for m in block)]
+    assert with_dropout == blocks

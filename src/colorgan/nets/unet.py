@@ -15,7 +15,8 @@ class UNetGenerator(nn.Module):
     """U-Net of stride-2 4x4 convs down to 1x1 and transposed convs back, with skip connections.
 
     `unet_256` is `UNetGenerator(image_size=256)`: 8 levels, channels 64-128-256-512x5, BatchNorm
-    except on the first and innermost convs, dropout in the three innermost decoder blocks, tanh out.
+    except on the first and innermost convs, tanh out. Dropout sits where the reference puts it: in the
+    `depth - 5` decoder blocks between the innermost one and the four outer ones (3 at 256 px, 1 at 64, none at 32).
     Inputs must have sides divisible by `2 ** depth`.
     """
 
@@ -60,7 +61,7 @@ class UNetGenerator(nn.Module):
                 layers.append(nn.Tanh())
             else:
                 layers.append(norm_layer(norm, c_out))
-                if dropout and innermost - 3 <= i < innermost:
+                if dropout and 4 <= i < innermost:  # the reference's num_downs - 5 ngf*8 blocks around the innermost one
                     layers.append(nn.Dropout(dropout))
             self.up.append(nn.Sequential(*layers))
         init_gan_weights(self)
