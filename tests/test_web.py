@@ -1,10 +1,14 @@
 """The web app: API through a test client, and the page in a real headless Chromium."""
 
 import io
+import json
+import os
 import shutil
 import socket
+import struct
 import threading
 import time
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -17,6 +21,23 @@ from colorgan.inference import Colorizer
 from colorgan.web.app import create_app
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def needs_chromium() -> None:
+    """Skip where no Chromium is installed, with the reason; never in CI (CI=true), where it must be there."""
+    if not CHROMIUM:
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is needed for the browser test in CI: .ci/run installs it (apt-get install chromium)")
+        pytest.skip("no Chromium here: apt-get install chromium to run the browser test")
+
+
+def png_bomb(width: int = 20000, height: int = 20000) -> bytes:
+    """A tiny PNG whose header declares width x height pixels (a decompression bomb's first bytes)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +54,7 @@ def png(width: int, height: int) -> bytes:
 
 def test_api(colorizer):
     client = TestClient(create_app(colorizer, max_upload_bytes=100_000, max_pixels=40_000))
-    assert client.get("/api/health").json() == {"status": "ok"}
+    assert client.get("/api/health").json() == {"status": "ok", "waiting": 0}
     assert client.get("/api/model").json()["model"] == "Pix2Pix"
     assert "/api/colorize" in client.get("/openapi.json").json()["paths"]
     ok = client.post("/api/colorize", files={"file": ("old.png", png(57, 31), "image/png")}, data={"render_factor": "3"})
@@ -47,6 +68,41 @@ def test_api(colorizer):
     assert too_many_pixels.status_code == 413 and "megapixels" in too_many_pixels.json()["detail"]
     bad_factor = client.post("/api/colorize", files={"file": ("old.png", png(20, 20), "image/png")}, data={"render_factor": "0"})
     assert bad_factor.status_code == 400
+    bomb = client.post("/api/colorize", files={"file": ("bomb.png", png_bomb(), "image/png")})
+    assert bomb.status_code == 413 and "megapixel" in bomb.json()["detail"]
+    hints = client.post("/api/colorize", files={"file": ("old.png", png(20, 20), "image/png")}, data={"hints": json.dumps([{"x": 1, "y": 2, "color": "#ff0000"}])})
+    assert hints.status_code == 400 and "trained without hints" in hints.json()["detail"]
+
+
+def test_security_headers_allow_only_the_pages_own_assets(colorizer):
+    client = TestClient(create_app(colorizer))
+    page = client.get("/")
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy and "frame-ancestors 'none'" in policy
+    assert page.headers["x-content-type-options"] == "nosniff" and page.headers["x-frame-options"] == "DENY"
+    assert "<script>" not in page.text and "<style>" not in page.text  # everything inline would be blocked
+    assert client.get("/static/app.js").status_code == 200 and client.get("/static/app.css").status_code == 200
+    assert client.get("/static/../app.py").status_code == 404
+    assert client.get("/docs").status_code == 200 and "content-security-policy" not in client.get("/docs").headers
+
+
+def test_a_full_queue_answers_503_with_retry_after(colorizer):
+    app = create_app(colorizer, max_queue=0)
+    response = TestClient(app).post("/api/colorize", files={"file": ("p.png", png(30, 20), "image/png")})
+    assert response.status_code == 503 and int(response.headers["retry-after"]) >= 1
+
+
+def test_hints_through_the_api(tiny_hint_checkpoint):
+    client = TestClient(create_app(Colorizer.from_checkpoint(tiny_hint_checkpoint, device="cpu")))
+    assert client.get("/api/model").json()["hints"] is True
+    grey = png(60, 40)
+    plain = np.asarray(Image.open(io.BytesIO(client.post("/api/colorize", files={"file": ("g.png", grey, "image/png")}).content)), dtype=float)
+    hinted = client.post("/api/colorize", files={"file": ("g.png", grey, "image/png")}, data={"hints": json.dumps([{"x": 10, "y": 10, "color": "#0000ff"}])})
+    assert hinted.status_code == 200
+    blue = np.asarray(Image.open(io.BytesIO(hinted.content)), dtype=float)
+    assert (blue[10, 10, 2] - blue[10, 10, 0]) > (plain[10, 10, 2] - plain[10, 10, 0]) + 20  # bluer where the hint is
+    bad = client.post("/api/colorize", files={"file": ("g.png", grey, "image/png")}, data={"hints": "[{\"x\": 1}]"})
+    assert bad.status_code == 400 and "hints" in bad.json()["detail"]
 
 
 def test_concurrent_requests(colorizer):
@@ -61,12 +117,13 @@ def test_concurrent_requests(colorizer):
         assert list(pool.map(post, sizes)) == [(200, s) for s in sizes]
 
 
-@pytest.fixture
-def server(colorizer):
+def serve(colorizer, max_upload_bytes: int = 2 * 2**20):
+    """The real server on a free 127.0.0.1 port, in a thread; yields its URL and stops it afterwards."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(colorizer), host="127.0.0.1", port=port, log_level="warning"))
+    app = create_app(colorizer, max_upload_bytes=max_upload_bytes, max_queue=4)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.time() + 20
@@ -77,21 +134,74 @@ def server(colorizer):
     thread.join(10)
 
 
-def test_page_in_headless_chromium(server, tmp_path):
-    assert CHROMIUM, "Chromium is needed for the browser test: apt-get install chromium (.ci/run does)"
+@pytest.fixture
+def server(tiny_hint_checkpoint):
+    yield from serve(Colorizer.from_checkpoint(tiny_hint_checkpoint, device="cpu"))
+
+
+def shown_ab(page, points: list[tuple[int, int]]) -> list[np.ndarray]:
+    """The result's (a, b) at photo pixels, as the page shows it (a screenshot: no script runs under the page's policy)."""
+    import torch
+
+    from colorgan.color import rgb_to_model
+
+    shot = np.asarray(Image.open(io.BytesIO(page.locator(".result img.colour").screenshot())).convert("RGB"), dtype=np.float32) / 255
+    _, ab = rgb_to_model(torch.from_numpy(shot).permute(2, 0, 1)[None])
+    return [ab[0, :, y, x].numpy() for x, y in points]
+
+
+def click_photo(page, x: int, y: int, width: int, height: int) -> None:
+    """Click the result at a photo pixel (the image may be scaled on the page)."""
+    box = page.locator(".result .compare").bounding_box()
+    page.mouse.click(box["x"] + (x + 0.5) / width * box["width"], box["y"] + (y + 0.5) / height * box["height"])
+
+
+@pytest.mark.slow
+def test_page_in_headless_chromium_places_a_hint_that_colours_its_point(server, tmp_path):
+    """A click with a chosen colour turns the result at that point towards the colour; far away, it barely changes."""
+    needs_chromium()
     from playwright.sync_api import sync_playwright
 
     photo = tmp_path / "grandparents.png"
-    photo.write_bytes(png(90, 60))
+    width, height = 160, 100
+    Image.fromarray(np.full((height, width), 128, dtype=np.uint8)).save(photo)
     flags = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=flags)
-        page = browser.new_page()
+        page = browser.new_page(viewport={"width": 1000, "height": 800})
+        errors = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.goto(server)
-        page.wait_for_function("document.getElementById('factor').value !== ''")
+        page.wait_for_selector("#hint-help:not([hidden])")
         page.set_input_files("#files", str(photo))
         page.wait_for_selector(".result[data-state=done] img.colour", timeout=60_000)
-        size = page.eval_on_selector(".result img.colour", "img => [img.naturalWidth, img.naturalHeight]")
-        page.screenshot(path=str(tmp_path / "page.png"))
+        page.fill(".result input[type=range]", "0")  # show the colour result over the whole photo
+        version = 1
+
+        def place(x: int, y: int, colour: str) -> None:  # a click, then a colour: two re-colourings
+            nonlocal version
+            click_photo(page, x, y, width, height)
+            version += 1
+            page.wait_for_selector(f".result[data-version='{version}'][data-state=done]", timeout=60_000)
+            page.locator(".result .hints li input[type=color]").last.fill(colour)
+            version += 1
+            page.wait_for_selector(f".result[data-version='{version}'][data-state=done]", timeout=60_000)
+
+        far, near = (15, 25), (140, 25)  # above the markers (which cover the hinted pixels) and the slider
+        place(20, 50, "#d0b020")  # a yellow on the left first
+        far_before, near_before = shown_ab(page, [far, near])
+        place(140, 50, "#2040e0")  # then a blue on the right
+        far_after, near_after = shown_ab(page, [far, near])
+        assert page.locator(".result img.colour").screenshot() and page.locator(".result .marker").count() == 2
+        page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
         browser.close()
-    assert size == [90, 60]
+    blue = np.array(rgb_to_model_hex("#2040e0"))
+    assert np.linalg.norm(near_after - blue) < 0.5 * np.linalg.norm(near_before - blue)  # near the click: towards blue
+    assert np.linalg.norm(far_after - far_before) < 0.05  # far away (beside the other hint): nearly unchanged
+    assert not errors, errors  # no script errors, no CSP violations
+
+
+def rgb_to_model_hex(colour: str) -> tuple[float, float]:
+    from colorgan.hints import Hint
+
+    return Hint(0, 0, colour).ab()
