@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import torch
+import torch.nn.functional as F
 from torch import nn
 
 NORMS = {"batch": nn.BatchNorm2d, "instance": nn.InstanceNorm2d, "syncbatch": nn.SyncBatchNorm, "none": None}
@@ -28,3 +30,18 @@ def init_gan_weights(module: nn.Module, std: float = 0.02) -> None:
         elif isinstance(m, (nn.BatchNorm2d, nn.SyncBatchNorm, nn.InstanceNorm2d)) and m.weight is not None:
             nn.init.normal_(m.weight, 1.0, std)
             nn.init.zeros_(m.bias)
+
+
+def grid_means(x: torch.Tensor, n: int) -> torch.Tensor:
+    """(B, C, H, W) with H and W multiples of n -> (B, C, n, n): the means of an n x n grid of equal cells (the
+    identity on an n x n map). A reshape, so that an exported ONNX graph pools correctly at every input size."""
+    b, c, h, w = x.shape
+    return x.reshape(b, c, n, h // n, n, w // n).mean((3, 5))
+
+
+def resize_like(x: torch.Tensor, reference: torch.Tensor, mode: str = "nearest") -> torch.Tensor:
+    """x resized to reference's height and width where they differ; always while exporting to ONNX, where sizes are
+    symbolic and the exported graph must serve every input size."""
+    if torch.onnx.is_in_onnx_export() or x.shape[-2:] != reference.shape[-2:]:
+        return F.interpolate(x, size=reference.shape[-2:], mode=mode, **({"align_corners": False} if mode == "bilinear" else {}))
+    return x

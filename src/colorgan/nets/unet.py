@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from colorgan.errors import UserError
-from colorgan.nets.layers import init_gan_weights, norm_layer
+from colorgan.nets.layers import grid_means, init_gan_weights, norm_layer, resize_like
 
 
 class UNetGenerator(nn.Module):
@@ -17,7 +17,16 @@ class UNetGenerator(nn.Module):
     `unet_256` is `UNetGenerator(image_size=256)`: 8 levels, channels 64-128-256-512x5, BatchNorm
     except on the first and innermost convs, tanh out. Dropout sits where the reference puts it: in the
     `depth - 5` decoder blocks between the innermost one and the four outer ones (3 at 256 px, 1 at 64, none at 32).
-    Inputs must have sides divisible by `2 ** depth`.
+    Input sides must be multiples of `size_multiple`: the training size (`2 ** depth` with the default depth).
+
+    `global_levels` (default 3) makes the network see the whole image the same way at any input size: the innermost
+    `global_levels` levels run on the grid they had at the training size, their input average-pooled to it and their
+    output resized (bilinear) back, while the outer levels run at the input's own resolution. At the training size
+    pooling and resizing are the identity: this *is* the reference network there, with the same weights. With
+    `global_levels=0` (the reference at every size) a larger input gives the innermost levels a larger grid: their
+    cells see part of the image only, through kernel taps that multiplied zero padding in every training step (the
+    innermost 4x4 kernels use 4 of their 16 taps on a 2x2 map; the other 12 keep their random init), and the colours
+    drift and blotch at render sizes above the training size (issue #14.1; experiments/render_factor).
     """
 
     def __init__(
@@ -30,6 +39,7 @@ class UNetGenerator(nn.Module):
         norm: str = "batch",
         dropout: float = 0.5,
         depth: int | None = None,
+        global_levels: int = 3,
     ):
         super().__init__()
         if type(image_size) is not int or image_size < 4:
@@ -40,6 +50,12 @@ class UNetGenerator(nn.Module):
             raise UserError(f"model.generator.depth={self.depth} is too small for a U-Net: use 2 or more, or leave it null")
         if image_size % self.size_multiple:
             raise UserError(f"image_size={image_size} is not a multiple of {self.size_multiple}, the U-Net's size step: use a power of two such as 64 or 256")
+        if not 0 <= global_levels <= self.depth:
+            raise UserError(f"model.generator.global_levels={global_levels} is not between 0 and the U-Net's depth {self.depth}")
+        self.first_global = self.depth - global_levels if global_levels else None  # index of the first level on the fixed grid
+        self.grid = image_size >> (self.depth - global_levels)  # that level's input side at the training size
+        if global_levels:
+            self.size_multiple = image_size  # the pooled levels' inputs must divide evenly into the grid
         chans = [ngf * min(2**i, max_mult) for i in range(self.depth)]
         bias = norm != "batch" and norm != "syncbatch"
         innermost = self.depth - 1
@@ -66,13 +82,16 @@ class UNetGenerator(nn.Module):
             self.up.append(nn.Sequential(*layers))
         init_gan_weights(self)
 
-    def forward(self, L: torch.Tensor) -> torch.Tensor:
-        skips = []
-        x = L
-        for block in self.down:
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skips, full = [], x
+        for i, block in enumerate(self.down):
+            if i == self.first_global:
+                full, x = x, grid_means(x, self.grid)
             x = block(x)
             skips.append(x)
-        y = self.up[-1](skips[-1])
-        for i in range(self.depth - 2, -1, -1):
-            y = self.up[i](torch.cat([y, skips[i]], dim=1))
+        y = skips[-1]
+        for i in range(self.depth - 1, -1, -1):
+            y = self.up[i](y if i == self.depth - 1 else torch.cat([y, skips[i]], dim=1))
+            if i == self.first_global:
+                y = resize_like(y, full, mode="bilinear")
         return y
