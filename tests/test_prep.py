@@ -72,3 +72,44 @@ def test_bad_sources_are_one_line_errors(tmp_path):
     result = subprocess.run([sys.executable, "-m", "colorgan.cli.prep", str(tmp_path / "empty"), "--out", str(tmp_path / "o")], capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "no images found" in result.stderr
+
+
+def smooth_field(rng: np.random.Generator, sigma: float, lo: float, hi: float, size: int = 256) -> np.ndarray:
+    """A smooth random field spanning [lo, hi]."""
+    from scipy.ndimage import gaussian_filter
+
+    f = gaussian_filter(rng.standard_normal((size, size)), sigma)
+    return lo + (f - f.min()) / (f.max() - f.min()) * (hi - lo)
+
+
+def lab_photo(L: np.ndarray, hue_degrees: np.ndarray, chroma: np.ndarray) -> np.ndarray:
+    from skimage.color import lab2rgb
+
+    h = np.deg2rad(hue_degrees)
+    return lab2rgb(np.stack([L, chroma * np.cos(h), chroma * np.sin(h)], -1))
+
+
+def tinted_and_one_hue_photos(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Labelled RGB examples: tinted prints (rejected) and real colour photos that are mostly one hue (kept)."""
+    grey = np.clip(smooth_field(rng, 3, 0.15, 0.9) + 0.08 * rng.standard_normal((256, 256)), 0, 1)[..., None]
+    ink = lambda dark, light: (1 - grey) * np.array(dark) + grey * np.array(light)  # noqa: E731
+    elevation = np.linspace(1, 0, 256)[:, None] * np.ones((1, 256))
+    cloud = smooth_field(rng, 6, 0, 1) ** 3
+    return {
+        "tinted_sepia": ink((0.1, 0.06, 0.02), (1.0, 0.92, 0.78)),
+        "tinted_cyanotype": ink((0.02, 0.15, 0.4), (0.92, 0.96, 1.0)),
+        "tinted_duotone": ink((0.25, 0.05, 0.35), (1.0, 0.85, 0.3)),
+        "tinted_cast_scan": np.clip(grey.repeat(3, -1) + np.array([0.06, 0.02, -0.06]), 0, 1),
+        "real_leaf": lab_photo(smooth_field(rng, 2, 30, 70) + 5 * rng.standard_normal((256, 256)), smooth_field(rng, 8, 105, 135), smooth_field(rng, 8, 25, 60)),
+        "real_sea": lab_photo(smooth_field(rng, 3, 35, 65), smooth_field(rng, 10, 195, 235), smooth_field(rng, 10, 20, 40)),
+        "real_sky": lab_photo((55 + 25 * (1 - elevation)) * (1 - cloud) + 95 * cloud, smooth_field(rng, 20, 245, 265), (12 + 20 * elevation) * (1 - cloud)),
+    }
+
+
+def test_tints_are_rejected_and_one_hue_photos_kept(tmp_path):
+    for name, rgb in tinted_and_one_hue_photos(np.random.default_rng(0)).items():
+        Image.fromarray(np.round(np.clip(rgb, 0, 1) * 255).astype(np.uint8)).save(tmp_path / f"{name}.jpg", quality=90)
+    manifest = prepare([str(tmp_path)], tmp_path / "out", PrepOptions(size=128), workers=1, progress=False)
+    rejected = {r["source"]: r["reason"] for r in manifest["rejects"]}
+    assert rejected == {f"tinted_{kind}.jpg": "one_hue" for kind in ("sepia", "cyanotype", "duotone", "cast_scan")}
+    assert manifest["kept"] == 3

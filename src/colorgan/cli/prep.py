@@ -26,7 +26,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--min-independent-chroma",
         type=float,
         default=defaults.min_independent_chroma,
-        help="reject as one_hue (sepia, duotone, tinted) when less colour than this varies independently of lightness",
+        help="a photo is one_hue (sepia, duotone, tinted) when less colour than this varies independently of lightness...",
+    )
+    p.add_argument(
+        "--min-cross-spread",
+        type=float,
+        default=defaults.min_cross_spread,
+        help="...and its ab spreads less than this across its main axis (one hue or two inks)",
     )
     p.add_argument("--image-format", choices=["jpg", "png", "webp"], default=defaults.image_format)
     p.add_argument("--quality", type=int, default=defaults.quality)

@@ -17,8 +17,9 @@ import numpy as np
 from PIL import Image
 
 from colorgan.data.prep import encode
-from colorgan.data.shards import MANIFEST, ShardWriter, write_json_atomic
+from colorgan.data.shards import MANIFEST, ShardWriter
 from colorgan.data.synthetic import synthetic_scene
+from colorgan.io import write_json_atomic
 
 VERSION = 2  # bump when the sets change: the cache folder name carries it
 SAMPLE_PHOTOS = {

@@ -21,15 +21,16 @@ from typing import Any, Sequence
 import braceexpand
 import pytorch_lightning as pl
 import torch
-import torch.nn.functional as F
 import webdataset as wds
-from webdataset.gopen import gopen_schemes
 from PIL import Image
 from torchvision.io import ImageReadMode, decode_jpeg
 from torchvision.transforms.v2.functional import pil_to_tensor
+from webdataset.gopen import gopen_schemes
 
-from colorgan.color import rgb_to_model
+from colorgan.color import uint8_to_model
 from colorgan.data.bundled import ensure_bundled
+from colorgan.data.health import SkipCounter
+from colorgan.data.prep import centre_square, crop_resize
 from colorgan.data.shards import read_manifest, split_urls
 from colorgan.errors import UserError
 
@@ -44,7 +45,11 @@ def open_with_fsspec(url: str, mode: str = "rb", bufsize: int = 8192, **kw) -> A
     return fsspec.open(url, mode).open()
 
 
-gopen_schemes["__default__"] = open_with_fsspec
+def open_other_schemes_with_fsspec(*_: Any) -> None:
+    """Give webdataset `open_with_fsspec` for the URL schemes it has no opener of its own for. Called where shards
+    are opened: when a loader is built (for the main process and the workers it forks) and as the loader's
+    `worker_init_fn` (spawned workers import this module afresh)."""
+    gopen_schemes["__default__"] = open_with_fsspec
 
 
 def expand_urls(urls: str | Sequence[str]) -> list[str]:
@@ -67,23 +72,20 @@ def expand_urls(urls: str | Sequence[str]) -> list[str]:
 
 
 def decode_rgb(sample: dict[str, Any]) -> torch.Tensor:
-    """The sample's image as a uint8 RGB tensor (3, H, W); JPEGs go through libjpeg-turbo directly."""
-    for key in IMAGE_KEYS:
-        if key in sample:
-            data = sample[key]
-            if key in ("jpg", "jpeg"):
-                return decode_jpeg(torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=ImageReadMode.RGB)
-            return pil_to_tensor(Image.open(io.BytesIO(data)).convert("RGB"))
-    raise ValueError(f"sample {sample.get('__key__')} has no image ({', '.join(IMAGE_KEYS)})")
+    """The sample's image as a uint8 RGB tensor (3, H, W); JPEGs go through libjpeg-turbo directly.
 
-
-def crop_resize(image: torch.Tensor, top: int, left: int, height: int, width: int, size: int) -> torch.Tensor:
-    """Cut a box out of a uint8 (3, H, W) image and resize it to (3, size, size), antialiased.
-
-    Resizing uint8 channels-last tensors uses PyTorch's vectorised fast path, about twice as fast as PIL.
+    A sample that has no image or cannot be decoded raises a ValueError that names it and its shard.
     """
-    box = image[None, :, top : top + height, left : left + width].contiguous(memory_format=torch.channels_last)
-    return F.interpolate(box, size=(size, size), mode="bilinear", antialias=True)[0]
+    key = next((k for k in IMAGE_KEYS if k in sample), None)
+    where = f"sample {sample.get('__key__')} of {sample.get('__url__')}"
+    if key is None:
+        raise ValueError(f"{where} has no image ({', '.join(IMAGE_KEYS)})")
+    try:
+        if key in ("jpg", "jpeg"):
+            return decode_jpeg(torch.frombuffer(bytearray(sample[key]), dtype=torch.uint8), mode=ImageReadMode.RGB)
+        return pil_to_tensor(Image.open(io.BytesIO(sample[key])).convert("RGB"))
+    except Exception as exc:  # libjpeg's and PIL's many ways of saying the bytes are damaged
+        raise ValueError(f"{where} cannot be decoded: {exc}") from exc
 
 
 class RandomCropFlip:
@@ -114,18 +116,6 @@ class RandomCropFlip:
         return out.flip(-1) if random.random() < 0.5 else out
 
 
-class CentreCrop:
-    """Evaluation view: the centre square of the image, resized to `size`."""
-
-    def __init__(self, size: int):
-        self.size = size
-
-    def __call__(self, image: torch.Tensor) -> torch.Tensor:
-        height, width = image.shape[-2:]
-        side = min(height, width)
-        return crop_resize(image, (height - side) // 2, (width - side) // 2, side, side, self.size)
-
-
 def stack_channels_last(images: list[torch.Tensor]) -> torch.Tensor:
     """Batch (3, H, W) images stored channels-last (as decoded and resized) without transposing them:
     the result has shape (B, 3, H, W) in channels-last memory, which convolutions take as it is."""
@@ -143,6 +133,10 @@ class LabDataModule(pl.LightningDataModule):
     Shards come from `root` (a folder with manifest.json, written by colorgan-prep or a bundled set)
     or from explicit `train_urls` / `val_urls` / `test_urls` (paths, brace patterns, globs, `pipe:`
     commands or object-store URLs).
+
+    Samples that cannot be decoded and shards that cannot be read are skipped with a warning and counted
+    (`skip_counters`, logged by colorgan.data.health.DataHealth); more than `max_bad_fraction` of what was
+    read, once `bad_check_after` samples were read, stops the run with one line.
     """
 
     def __init__(
@@ -162,13 +156,18 @@ class LabDataModule(pl.LightningDataModule):
         pin_memory: bool = False,
         seed: int = 0,
         resample: bool = True,
+        max_bad_fraction: float = 0.01,
+        bad_check_after: int = 1000,
     ):
         super().__init__()
         if root is None and train_urls is None:
             raise UserError("no data given: set data.root=DIR (a colorgan-prep output) or data.train_urls=...")
-        for key, value in {"image_size": image_size, "batch_size": batch_size, "batches_per_epoch": batches_per_epoch}.items():
+        whole = {"image_size": image_size, "batch_size": batch_size, "batches_per_epoch": batches_per_epoch, "bad_check_after": bad_check_after}
+        for key, value in whole.items():
             if type(value) is not int or value < 1:
                 raise UserError(f"data.{key}={value} must be a positive whole number")
+        if not 0 <= max_bad_fraction <= 1:
+            raise UserError(f"data.max_bad_fraction={max_bad_fraction} must be a fraction between 0 and 1 (e.g. 0.01 for 1 %)")
         self.root, self.bundled = root, bundled
         self.urls = {"train": train_urls, "val": val_urls, "test": test_urls}
         self.image_size, self.batch_size = image_size, batch_size
@@ -176,7 +175,9 @@ class LabDataModule(pl.LightningDataModule):
         self.num_workers, self.batches_per_epoch = num_workers, batches_per_epoch
         self.shuffle_buffer, self.crop_scale = shuffle_buffer, tuple(crop_scale)
         self.pin_memory, self.seed, self.resample = pin_memory, seed, resample
+        self.max_bad_fraction, self.bad_check_after = max_bad_fraction, bad_check_after
         self.counts: dict[str, int] = {}
+        self.skip_counters: dict[str, SkipCounter] = {}
 
     def prepare_data(self) -> None:
         if self.bundled:
@@ -194,14 +195,21 @@ class LabDataModule(pl.LightningDataModule):
         if not self.urls["train"] and stage in (None, "fit"):
             raise UserError(f"no training shards in {self.root}: its manifest lists none for split 'train'")
 
+    def _counter(self, split: str) -> SkipCounter:
+        """A fresh skip counter for the pipeline of `split` (the one its data loader reports)."""
+        self.skip_counters[split] = SkipCounter(split, self.num_workers, self.max_bad_fraction, self.bad_check_after)
+        return self.skip_counters[split]
+
     def _augmented_batches(self) -> list:
-        """Shard stream -> shuffled, decoded, augmented training batches."""
+        """Shard stream -> shuffled, decoded, augmented training batches; bad samples and shards are skipped and counted."""
+        counter = self._counter("train")
         return [
-            wds.tarfile_to_samples(handler=wds.warn_and_continue),
+            wds.tarfile_to_samples(handler=counter.handler),
             wds.shuffle(self.shuffle_buffer, initial=min(100, self.shuffle_buffer)),
-            wds.map(decode_rgb),
+            wds.map(decode_rgb, handler=counter.handler),
             wds.map(RandomCropFlip(self.image_size, self.crop_scale)),
             wds.batched(self.batch_size, collation_fn=stack_channels_last, partial=False),
+            wds.map(counter.delivered),
         ]
 
     def train_dataset(self, rank: int = 0) -> wds.DataPipeline:
@@ -224,23 +232,29 @@ class LabDataModule(pl.LightningDataModule):
         return min(sum(sum(self.counts[u] for u in shards[w::workers]) // self.batch_size for w in range(workers)) for shards in per_rank)
 
     def eval_dataset(self, split: str, rank: int = 0, world_size: int = 1) -> wds.DataPipeline:
-        """One exact pass over a split: this rank's share of the shards, split again by worker."""
+        """One exact pass over a split: this rank's share of the shards, split again by worker; bad samples and
+        shards are skipped and counted (per pass)."""
+        counter = self._counter(split)
         return wds.DataPipeline(
             wds.SimpleShardList(self.urls[split][rank::world_size]),
+            counter.new_pass,
             wds.split_by_worker,
-            wds.tarfile_to_samples(handler=wds.warn_and_continue),
-            wds.map(decode_rgb),
-            wds.map(CentreCrop(self.image_size)),
+            wds.tarfile_to_samples(handler=counter.handler),
+            wds.map(decode_rgb, handler=counter.handler),
+            wds.map(partial(centre_square, size=self.image_size)),
             wds.batched(self.val_batch_size, collation_fn=stack_channels_last, partial=True),
+            wds.map(counter.delivered),
         )
 
     def _loader(self, dataset: wds.DataPipeline) -> wds.WebLoader:
+        open_other_schemes_with_fsspec()  # this process opens the shards, or forked workers that inherit it
         return wds.WebLoader(
             dataset,
             batch_size=None,
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,
             persistent_workers=self.num_workers > 0,
+            worker_init_fn=open_other_schemes_with_fsspec,
         )
 
     def _rank(self) -> tuple[int, int]:
@@ -271,4 +285,4 @@ class LabDataModule(pl.LightningDataModule):
 
     def on_after_batch_transfer(self, batch: torch.Tensor, dataloader_idx: int) -> tuple[torch.Tensor, torch.Tensor]:
         """uint8 RGB batch on the device -> (L, ab) in the colour contract's ranges."""
-        return rgb_to_model(batch.float() / 255.0)
+        return uint8_to_model(batch)

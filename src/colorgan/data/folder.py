@@ -6,14 +6,13 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from colorgan.color import load_rgb
-from colorgan.data.datamodule import LabDataModule
-from colorgan.data.prep import gather_sources
+from colorgan.color import load_rgb, uint8_to_model
+from colorgan.data.prep import centre_square, gather_sources
 
 
 class FolderImages(Dataset):
-    """Every image under `root` (folders recurse; globs and .txt lists work too), resized so the
-    short side is `image_size` (antialiased) and centre-cropped to a square; uint8 RGB (3, S, S)."""
+    """Every image under `root` (folders recurse; globs and .txt lists work too) as its centre square resized to
+    `image_size` (antialiased), uint8 RGB (3, S, S)."""
 
     def __init__(self, root: str, image_size: int):
         self.sources = gather_sources([root])
@@ -23,13 +22,7 @@ class FolderImages(Dataset):
         return len(self.sources)
 
     def __getitem__(self, index: int) -> torch.Tensor:
-        rgb = load_rgb(self.sources[index].path)
-        h, w = rgb.shape[-2:]
-        scale = self.image_size / min(h, w)
-        size = (max(self.image_size, round(h * scale)), max(self.image_size, round(w * scale)))
-        rgb = torch.nn.functional.interpolate(rgb[None], size=size, mode="bilinear", antialias=True, align_corners=False)[0]
-        top, left = (size[0] - self.image_size) // 2, (size[1] - self.image_size) // 2
-        square = rgb[:, top : top + self.image_size, left : left + self.image_size]
+        square = centre_square(load_rgb(self.sources[index].path), self.image_size)
         return square.clamp(0, 1).mul(255).round().to(torch.uint8)
 
 
@@ -47,4 +40,7 @@ class FolderDataModule(pl.LightningDataModule):
         return DataLoader(self.dataset, batch_size=self.batch_size, num_workers=self.num_workers)
 
     val_dataloader = test_dataloader
-    on_after_batch_transfer = LabDataModule.on_after_batch_transfer
+
+    def on_after_batch_transfer(self, batch: torch.Tensor, dataloader_idx: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """uint8 RGB batch on the device -> (L, ab) in the colour contract's ranges."""
+        return uint8_to_model(batch)

@@ -19,13 +19,17 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 from PIL import Image
 from skimage.color import rgb2lab
+from skimage.morphology import opening
 from tqdm import tqdm
 
 from colorgan.color import image_to_rgb_array, open_image
-from colorgan.data.shards import MANIFEST, PARTIAL, ShardWriter, write_json_atomic
+from colorgan.data.shards import MANIFEST, ShardWriter
 from colorgan.errors import UserError
+from colorgan.io import PARTIAL, write_json_atomic
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
 LIST_SUFFIXES = {".txt", ".lst"}
@@ -38,7 +42,8 @@ class PrepOptions:
 
     size: int = 256
     min_chroma: float = 6.0
-    min_independent_chroma: float = 5.0
+    min_independent_chroma: float = 2.5
+    min_cross_spread: float = 0.6
     val_fraction: float = 0.05
     test_fraction: float = 0.05
     image_format: str = "jpg"
@@ -85,22 +90,33 @@ def gather_sources(specs: Iterable[str]) -> list[Source]:
     return sorted(sources, key=lambda s: hashlib.sha1(s.name.encode()).hexdigest())
 
 
-def colour_statistics(rgb: np.ndarray, bins: int = 32) -> tuple[float, float]:
-    """(mean LAB chroma, independent chroma) of an RGB array in [0, 1].
+def colour_statistics(rgb: np.ndarray, bins: int = 32) -> tuple[float, float, float]:
+    """(mean LAB chroma, independent chroma, cross spread) of a small RGB image (H, W, 3) in [0, 1], e.g. a 64x64 thumbnail.
 
-    Independent chroma is the standard deviation of ab that lightness does not explain (within
-    lightness bins). It is near 0 for grey, sepia, duotone and tinted photos, whose colour is a
-    function of lightness, and well above 5 for real colour photos.
+    A tinted photo (sepia, cyanotype, duotone, a colour-cast scan of a black-and-white print) has the colour of
+    one ink or cast at each lightness, and its inks mix along one line in ab. It shows both signatures:
+
+    - independent chroma, the colour that lightness does not explain, over areas: ab is predicted from L (the
+      mean ab of `bins` lightness bins, interpolated between bin centres to follow steep tint curves) and a 3x3
+      grey opening of the residual drops the one-pixel fringes that downscaling and JPEG chroma subsampling
+      leave along edges; the RMS of what remains. Near 0 for tints; from about 3 up for real photos, saturated
+      one-colour close-ups included, but low for a clear sky or a scene of flat regions that differ in lightness;
+    - cross spread, the standard deviation of ab across its principal axis: near 0 for tints (one hue, or two
+      inks), above 1 for real photos, even a clear sky (its hue drifts) or a leaf.
+
+    Chroma alone cannot tell them apart: a cyanotype is as chromatic as a blue sky.
     """
-    lab = rgb2lab(rgb).reshape(-1, 3)
-    L, ab = lab[:, 0], lab[:, 1:]
-    index = np.clip((L / 100 * bins).astype(int), 0, bins - 1)
-    counts = np.bincount(index, minlength=bins).clip(min=1)
-    within = 0.0
-    for channel in ab.T:
-        mean = np.bincount(index, channel, minlength=bins) / counts
-        within += float(np.mean((channel - mean[index]) ** 2))
-    return float(np.hypot(ab[:, 0], ab[:, 1]).mean()), within**0.5
+    lab = rgb2lab(rgb)
+    L, ab = lab[..., 0], lab[..., 1:]
+    index = np.clip((L / 100 * bins).astype(int), 0, bins - 1).ravel()
+    counts = np.bincount(index, minlength=bins)
+    seen = counts > 0
+    centres = (np.flatnonzero(seen) + 0.5) * 100 / bins
+    predicted = np.stack([np.interp(L, centres, np.bincount(index, ab[..., c].ravel(), minlength=bins)[seen] / counts[seen]) for c in (0, 1)], -1)
+    residual = np.linalg.norm(ab - predicted, axis=-1)
+    independent = opening(residual, np.ones((3, 3), dtype=bool))
+    cross = np.linalg.eigvalsh(np.cov(ab.reshape(-1, 2).T))[0]
+    return float(np.linalg.norm(ab, axis=-1).mean()), float(np.sqrt(np.mean(independent**2))), float(np.sqrt(max(cross, 0.0)))
 
 
 def split_of(key: str, val_fraction: float, test_fraction: float) -> str:
@@ -109,14 +125,18 @@ def split_of(key: str, val_fraction: float, test_fraction: float) -> str:
     return "test" if u < test_fraction else "val" if u < test_fraction + val_fraction else "train"
 
 
-def centre_square(image: Image.Image, size: int) -> Image.Image:
-    """Resize the short side to `size` (antialiased) and crop the centre square."""
-    w, h = image.size
-    scale = size / min(w, h)
-    image = image.resize((max(size, round(w * scale)), max(size, round(h * scale))), Image.Resampling.LANCZOS, reducing_gap=3.0)
-    w, h = image.size
-    left, top = (w - size) // 2, (h - size) // 2
-    return image.crop((left, top, left + size, top + size))
+def crop_resize(image: torch.Tensor, top: int, left: int, height: int, width: int, size: int) -> torch.Tensor:
+    """Cut a box out of a (C, H, W) image (uint8 or float) and resize it to (C, size, size) with antialiased bicubic
+    interpolation (the filter of PIL's BICUBIC). uint8 channels-last tensors take PyTorch's vectorised fast path."""
+    box = image[None, :, top : top + height, left : left + width].contiguous(memory_format=torch.channels_last)
+    return F.interpolate(box, size=(size, size), mode="bicubic", antialias=True)[0]
+
+
+def centre_square(image: torch.Tensor, size: int) -> torch.Tensor:
+    """The centre square of a (C, H, W) image resized to (C, size, size): what prep stores and evaluation sees."""
+    height, width = image.shape[-2:]
+    side = min(height, width)
+    return crop_resize(image, (height - side) // 2, (width - side) // 2, side, side, size)
 
 
 def encode(image: Image.Image, image_format: str, quality: int) -> bytes:
@@ -142,16 +162,17 @@ def process(source: Source, opts: PrepOptions) -> Outcome:
     height, width = rgb.shape[:2]
     if min(width, height) < opts.size:
         return Outcome(source.path, key, reason="too_small")
-    pixels = Image.fromarray(np.round(rgb * 255).astype(np.uint8))
-    thumb = np.asarray(pixels.resize((64, 64), Image.Resampling.BILINEAR), dtype=np.float32) / 255.0
-    chroma, independent = colour_statistics(thumb)
+    pixels = np.round(rgb * 255).astype(np.uint8)
+    thumb = np.asarray(Image.fromarray(pixels).resize((64, 64), Image.Resampling.BILINEAR), dtype=np.float32) / 255.0
+    chroma, independent, cross = colour_statistics(thumb)
     if chroma < opts.min_chroma:
         return Outcome(source.path, key, reason="near_grey")
-    if independent < opts.min_independent_chroma:
+    if independent < opts.min_independent_chroma and cross < opts.min_cross_spread:  # both signatures of a tint
         return Outcome(source.path, key, reason="one_hue")
     split = split_of(key, opts.val_fraction, opts.test_fraction)
-    meta = {"source": source.name, "width": width, "height": height, "chroma": round(chroma, 3), "independent_chroma": round(independent, 3), "split": split}
-    image_bytes = encode(centre_square(pixels, opts.size), opts.image_format, opts.quality)
+    meta = {"source": source.name, "width": width, "height": height, "chroma": round(chroma, 3), "independent_chroma": round(independent, 3), "cross_spread": round(cross, 3), "split": split}
+    square = centre_square(torch.from_numpy(pixels).permute(2, 0, 1), opts.size)
+    image_bytes = encode(Image.fromarray(square.permute(1, 2, 0).numpy()), opts.image_format, opts.quality)
     return Outcome(source.path, key, files={opts.image_format: image_bytes, "json": json.dumps(meta, sort_keys=True).encode()}, split=split)
 
 
@@ -181,7 +202,7 @@ def prepare(
     sources = gather_sources(specs)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    for stale in out.glob("*" + PARTIAL):
+    for stale in out.glob("*" + PARTIAL):  # shards an interrupted run left half-written
         stale.unlink()
     writers = {split: ShardWriter(out, split, opts.maxcount) for split in SPLITS}
     seen: set[str] = set()

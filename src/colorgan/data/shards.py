@@ -10,20 +10,9 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
+from colorgan.io import PARTIAL
+
 MANIFEST = "manifest.json"
-PARTIAL = ".partial"
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write bytes to `path` through a temporary name, so a reader never sees a half-written file."""
-    tmp = path.with_name(path.name + PARTIAL)
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
-def write_json_atomic(path: Path, obj: Any) -> None:
-    """Write JSON (sorted keys, indented) atomically."""
-    write_atomic(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
 
 
 def file_sha256(path: Path) -> str:

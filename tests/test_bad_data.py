@@ -1,0 +1,78 @@
+"""Training survives bad data: damaged samples and broken shards are skipped, counted and logged; mostly bad data stops with one line."""
+
+import csv
+import io
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from colorgan.data.datamodule import LabDataModule
+from colorgan.data.prep import PrepOptions, prepare
+from colorgan.errors import UserError
+from colorgan.train import train
+from conftest import compose_config, write_scenes
+
+TINY = ["data.image_size=32", "data.batch_size=4", "data.batches_per_epoch=4", "model.generator.ngf=8", "model.discriminator.ndf=8", "trainer.max_epochs=1"]
+
+
+def damage_jpegs(shard: Path, count: int) -> None:
+    """Rewrite a shard with its first `count` JPEGs damaged as a bad disk or transfer would (libjpeg: 'Unsupported marker type')."""
+    with tarfile.open(shard) as tar:
+        members = [(m, tar.extractfile(m).read()) for m in tar.getmembers()]
+    with tarfile.open(shard, "w", format=tarfile.GNU_FORMAT) as tar:
+        for member, data in members:
+            if member.name.endswith(".jpg") and count > 0:
+                data, count = data[:2] + b"\xff\x4f" + data[2:], count - 1
+                member.size = len(data)
+            tar.addfile(member, io.BytesIO(data))
+
+
+def truncate(shard: Path) -> None:
+    """Cut a shard off in the middle, as a dropped connection does."""
+    shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 2])
+
+
+def prepared(root: Path) -> Path:
+    """Shards of 40 photos: two training shards, one validation shard."""
+    write_scenes(root / "photos", 40, size=96)
+    manifest = prepare([str(root / "photos")], root / "shards", PrepOptions(size=64, val_fraction=0.25, test_fraction=0.0, maxcount=16), workers=1, progress=False)
+    assert [s["name"] for s in manifest["shards"]] == ["train-000000.tar", "train-000001.tar", "val-000000.tar"]
+    return root / "shards"
+
+
+def logged(run: Path, name: str) -> list[float]:
+    with next((run / "csv").rglob("metrics.csv")).open() as f:
+        return [float(row[name]) for row in csv.DictReader(f) if row.get(name)]
+
+
+def test_a_damaged_jpeg_and_a_truncated_shard_are_skipped_counted_and_logged(tmp_path):
+    shards = prepared(tmp_path)
+    damage_jpegs(shards / "train-000000.tar", 1)
+    truncate(shards / "train-000001.tar")
+    damage_jpegs(shards / "val-000000.tar", 1)
+    run = tmp_path / "run"
+    result = train(compose_config(run, "data=shards", f"data.root={shards}", "data.num_workers=2", "logger=csv", *TINY))
+    assert result["global_step"] == 8 and "val/de2000" in result["metrics"]  # all 4 batches, 2 optimiser steps each
+    assert logged(run, "data/skipped_train")[-1] > 0
+    assert logged(run, "data/skipped_val") == [1.0]  # one damaged JPEG in one validation pass
+
+
+def test_mostly_bad_data_stops_with_one_line(tmp_path):
+    shards = prepared(tmp_path)
+    for shard in ("train-000000.tar", "train-000001.tar"):
+        damage_jpegs(shards / shard, 14)  # 28 of 30 training photos
+    args = ["data=shards", f"data.root={shards}", "data.bad_check_after=20", "data.num_workers=1", "logger=none", f"hydra.run.dir={tmp_path / 'run'}", *TINY]
+    result = subprocess.run([str(Path(sys.executable).parent / "colorgan-train"), *args], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2, result.stderr[-3000:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("colorgan-train: error: ") and "training samples and shard reads failed" in last and "data.max_bad_fraction=0.01" in last
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("limits, message", [({"max_bad_fraction": 2}, "between 0 and 1"), ({"bad_check_after": 0}, "positive whole number")])
+def test_bad_limits_are_user_errors(limits, message):
+    with pytest.raises(UserError, match=message):
+        LabDataModule(root="/anywhere", **limits)
