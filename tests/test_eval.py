@@ -1,4 +1,5 @@
-"""colorgan-eval: the metrics table with the grey baseline, FID/LPIPS from local weights or reported unavailable."""
+"""colorgan-eval: the metrics table with the grey baseline, FID/LPIPS from local weights or reported unavailable
+with what to put where."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from torchvision.models import alexnet
+from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3
+from torchvision.models import AlexNet_Weights, alexnet
 
 from colorgan.evaluate import markdown_table, run
 from conftest import compose_config, write_scenes
@@ -74,6 +76,10 @@ def test_missing_weights_are_reported_unavailable_with_the_path(tmp_path, tiny_c
     record = run(cfg)
     assert record["fid"]["available"] is False and record["fid"]["weights"].endswith("weights-inception-2015-12-05-6726825d.pth")
     assert record["lpips"]["available"] is False and record["lpips"]["weights"].endswith("alexnet-owt-7be5be79.pth")
+    for metric, url in (("fid", URL_INCEPTION_V3), ("lpips", AlexNet_Weights.IMAGENET1K_V1.url)):  # offline (conftest): what to put where
+        reason = record[metric]["reason"]
+        assert f"downloads are off (COLORGAN_OFFLINE/HF_HUB_OFFLINE): put {Path(url).name} (from {url}) at {record[metric]['weights']}" in reason
+        assert reason in (tmp_path / "results.md").read_text()
     assert all(r["fid"] is None and r["lpips"] is None for r in record["rows"])
     assert "n/a" in markdown_table(record["rows"])
 

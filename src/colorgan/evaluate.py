@@ -3,16 +3,16 @@ with hints, rows per hint count beside no-learning propagation baselines. The li
 
 Metrics: PSNR, SSIM, mean CIEDE2000, colourfulness and |dCF| (colorgan.metrics), LPIPS (AlexNet,
 torchmetrics) and FID (Inception-v3 pool features, 2048-d, torchmetrics with torch-fidelity's
-weights). LPIPS and FID need pretrained weights; when they are not on the machine the metric is
-reported as unavailable with the path it was looked for, never downloaded.
+weights). LPIPS and FID need pretrained weights: a given file, else torch hub's cache, downloaded there on
+first use unless offline (colorgan.weights); when they cannot be had the metric is reported unavailable
+with the one-line reason.
 """
 
 from __future__ import annotations
 
-import contextlib
-import tempfile
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 import torch
 from torchmetrics import Metric
@@ -26,65 +26,61 @@ from colorgan.inference import Colorizer
 from colorgan.metrics import ColorMetrics
 from colorgan.models.base import ColorizationModule
 from colorgan.propagation import METHODS, propagate
+from colorgan.weights import hub_file, hub_path, torch_hub_file
 
 COLUMNS = ("psnr", "ssim", "lpips", "de2000", "cf", "dcf", "fid")
 FID_RESIZE = "bilinear with antialiasing to 299x299 (torchmetrics)"
 
 
-@contextlib.contextmanager
-def torch_hub_file(path: Path, url: str) -> Iterator[None]:
-    """Make torch.hub find `path` as its cached download of `url` (for libraries that only load from the hub)."""
-    expected = Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name
-    if path.resolve() == expected.resolve():
-        yield
-        return
-    previous = torch.hub.get_dir()
-    with tempfile.TemporaryDirectory() as hub:
-        (Path(hub) / "checkpoints").mkdir()
-        (Path(hub) / "checkpoints" / expected.name).symlink_to(path.resolve())
-        torch.hub.set_dir(hub)
-        try:
-            yield
-        finally:
-            torch.hub.set_dir(previous)
+def find_weights(url: str, given: str | None, what: str, option: str, check_hash: bool = False) -> dict[str, Any]:
+    """A metric's weights file, fetched if need be: {"weights": path, "available": True}, or unavailable with the reason."""
+    try:
+        return {"weights": str(hub_file(url, given, what, option, check_hash)), "available": True}
+    except UserError as exc:
+        return {"weights": str(given or hub_path(url)), "available": False, "reason": str(exc)}
 
 
-def lpips_metric(weights: str | None) -> tuple[Metric | None, dict[str, Any]]:
-    """LPIPS (AlexNet) from a torchvision AlexNet weights file, default the torch hub cache."""
+def lpips_info(given: str | None) -> dict[str, Any]:
+    """LPIPS's network and torchvision's AlexNet weights file (given, or the torch hub cache)."""
     from torchvision.models import AlexNet_Weights
 
-    url = AlexNet_Weights.IMAGENET1K_V1.url
-    path = Path(weights) if weights else Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name
-    info = {"net": "alex", "weights": str(path)}
-    if not path.is_file():
-        return None, info | {"available": False}
-    from torchmetrics.image.lpip import LearnedPerceptualImagePatchSimilarity
-
-    with torch_hub_file(path, url):
-        return LearnedPerceptualImagePatchSimilarity(net_type="alex", normalize=True), info | {"available": True}
+    return {"net": "alex"} | find_weights(AlexNet_Weights.IMAGENET1K_V1.url, given, "AlexNet weights for LPIPS", "lpips_weights", check_hash=True)
 
 
-def fid_metric(weights: str | None) -> tuple[Metric | None, dict[str, Any]]:
-    """FID on 2048-d Inception-v3 features from torch-fidelity's weights file, default the torch hub cache."""
+def fid_info(given: str | None) -> dict[str, Any]:
+    """FID's features and resize, and torch-fidelity's Inception-v3 weights file (given, or the torch hub cache)."""
     from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3
 
-    path = Path(weights) if weights else Path(torch.hub.get_dir()) / "checkpoints" / Path(URL_INCEPTION_V3).name
-    info = {"features": 2048, "weights": str(path), "resize": FID_RESIZE}
-    if not path.is_file():
-        return None, info | {"available": False}
+    return {"features": 2048, "resize": FID_RESIZE} | find_weights(URL_INCEPTION_V3, given, "Inception-v3 weights for FID", "fid_weights")
+
+
+def lpips_metric(info: dict[str, Any]) -> Metric | None:
+    """LPIPS (AlexNet) on images in [0, 1], torchvision loading the weights from the hub cache; None when unavailable."""
+    if not info["available"]:
+        return None
+    from torchmetrics.image.lpip import LearnedPerceptualImagePatchSimilarity
+    from torchvision.models import AlexNet_Weights
+
+    with torch_hub_file(Path(info["weights"]), AlexNet_Weights.IMAGENET1K_V1.url):
+        return LearnedPerceptualImagePatchSimilarity(net_type="alex", normalize=True)
+
+
+def fid_metric(info: dict[str, Any]) -> Metric | None:
+    """FID on 2048-d Inception-v3 features of images in [0, 1]; None when unavailable."""
+    if not info["available"]:
+        return None
     from torchmetrics.image.fid import FrechetInceptionDistance
 
-    return FrechetInceptionDistance(feature=2048, normalize=True, feature_extractor_weights_path=str(path)), info | {"available": True}
+    return FrechetInceptionDistance(feature=2048, normalize=True, feature_extractor_weights_path=info["weights"])
 
 
 class Row:
     """Every metric for one colouriser (or the grey baseline) over the data set."""
 
-    def __init__(self, name: str, device: torch.device, fid_weights: str | None, lpips_weights: str | None):
+    def __init__(self, name: str, device: torch.device, fid: dict[str, Any], lpips: dict[str, Any]):
         self.name = name
         self.colour = ColorMetrics().to(device)
-        self.lpips, self.lpips_info = lpips_metric(lpips_weights)
-        self.fid, self.fid_info = fid_metric(fid_weights)
+        self.lpips, self.fid = lpips_metric(lpips), fid_metric(fid)
         for metric in (self.lpips, self.fid):
             if metric is not None:
                 metric.to(device)
@@ -102,6 +98,11 @@ class Row:
         values["lpips"] = float(self.lpips.compute()) if self.lpips is not None else None
         values["fid"] = float(self.fid.compute()) if self.fid is not None and int(self.colour.count) >= 2 else None
         return {"model": self.name, **{k: values[k] for k in COLUMNS}}
+
+
+def notes(result: dict[str, Any]) -> list[str]:
+    """Why any metric is missing: lines for results.md."""
+    return [info["reason"] for info in (result["fid"], result["lpips"]) if "reason" in info]
 
 
 def _square(image: torch.Tensor, size: int) -> torch.Tensor:
@@ -136,18 +137,23 @@ def evaluate(
     papers do with 256x256 crops. With hint counts above 0, hints are simulated from the truth (fixed seed,
     the same for every model) and given to the models that take them, and rows for the no-learning baselines
     (nearest hint, inverse-distance weighting, Levin et al. 2004) get the same hints.
-    Returns {"rows": [...], "images": n, "fid": ..., "lpips": ..., "sheet": (3, H, W) tensor}; the sheet shows the
-    first `sheet_size` photos as grey (with the most hints ringed) | each model | truth.
+    Returns {"rows": [...], "images": n, "fid": ..., "lpips": ..., "sheet": (3, H, W) tensor}: "fid" and "lpips" say
+    which weights were used and, where a metric has no value, why; the sheet shows the first `sheet_size` photos as
+    grey (with the most hints ringed) | each model | truth.
     """
     if protocol not in ("photo", "fixed"):
-        raise UserError(f"protocol={protocol} is not an evaluation protocol: use photo (what colorgan-colorize gives) or fixed (the network at the data's size)")
+        raise UserError(
+            f"protocol={protocol} is not an evaluation protocol: use photo (what colorgan-colorize gives) or fixed (the network at the data's size)"
+        )
     counts = sorted(set(hints))
     colorizers = {name: Colorizer(model) for name, model in models.items()}
     rows: dict[tuple[str, int], Row] = {}
 
+    fid, lpips = fid_info(fid_weights), lpips_info(lpips_weights)
+
     def row(name: str, count: int) -> Row:
         if (name, count) not in rows:
-            rows[name, count] = Row(row_name(name, count, counts), device, fid_weights, lpips_weights)
+            rows[name, count] = Row(row_name(name, count, counts), device, fid, lpips)
         return rows[name, count]
 
     row("grey (ab = 0)", 0)
@@ -178,14 +184,14 @@ def evaluate(
                 shown["grey"] = mark_hints(shown["grey"][0].cpu(), hint_map[0].cpu())[None]
         if len(tiles) < sheet_size * (len(models) + 2):
             tiles += [_square(shown[name][0].cpu(), 128) for name in ("grey", *models)] + [_square(true[0].cpu(), 128)]
-    any_row = rows["grey (ab = 0)", 0]
+    images = int(rows["grey (ab = 0)", 0].colour.count)
     return {
         "rows": [r.compute() for r in rows.values()],
-        "images": int(any_row.colour.count),
+        "images": images,
         "protocol": protocol,
         "hints": counts,
-        "fid": any_row.fid_info | {"images": int(any_row.colour.count)},
-        "lpips": any_row.lpips_info,
+        "fid": fid | {"images": images},
+        "lpips": lpips,
         "sheet": make_grid(tiles, nrow=len(models) + 2, padding=2, pad_value=1.0) if tiles else None,
     }
 
@@ -215,7 +221,7 @@ def row_names(paths: list[str], models: list, given: list[str] | None) -> list[s
         if len(given) != len(paths):
             raise UserError(f"{len(given)} names for {len(paths)} checkpoints: give one name per checkpoint")
         return list(given)
-    names = [f"{type(m).__name__.lower()} ({Path(p).resolve().parent.parent.name})" for p, m in zip(paths, models)]
+    names = [f"{type(m).__name__.lower()} ({Path(p).resolve().parent.parent.name})" for p, m in zip(paths, models, strict=True)]
     return [f"{n} #{i + 1}" if names.count(n) > 1 else n for i, n in enumerate(names)]
 
 
@@ -237,14 +243,26 @@ def run(cfg: Any) -> dict[str, Any]:
     datamodule = instantiate(cfg.data)
     hints = list(cfg.hints) if isinstance(cfg.hints, ListConfig) else [int(cfg.hints)]
     result = evaluate(
-        dict(zip(names, models)), images_of(datamodule, cfg.split), device, hints, cfg.protocol, cfg.fid_weights, cfg.lpips_weights, cfg.sheet_size, cfg.seed
+        dict(zip(names, models, strict=True)),
+        images_of(datamodule, cfg.split),
+        device,
+        hints,
+        cfg.protocol,
+        cfg.fid_weights,
+        cfg.lpips_weights,
+        cfg.sheet_size,
+        cfg.seed,
     )
     out = Path(cfg.paths.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     table = markdown_table(result["rows"])
-    record = {k: v for k, v in result.items() if k != "sheet"} | {"checkpoints": dict(zip(names, paths)), "data": str(getattr(datamodule, "root", None))}
+    record = {k: v for k, v in result.items() if k != "sheet"} | {
+        "checkpoints": dict(zip(names, paths, strict=True)),
+        "data": str(getattr(datamodule, "root", None)),
+    }
+    record["notes"] = notes(result)
     write_json_atomic(out / "results.json", record)
-    write_atomic(out / "results.md", (table + "\n").encode())
+    write_atomic(out / "results.md", "\n\n".join([table, "\n".join(record["notes"])]).encode() + b"\n")
     if result["sheet"] is not None:
         with atomic_path(out / "contact_sheet.png") as tmp:
             to_pil(result["sheet"]).save(tmp)

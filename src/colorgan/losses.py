@@ -41,17 +41,12 @@ FEATURE_LAYERS = {22: 20.0, 32: 70.0, 42: 10.0}
 
 
 def vgg16_bn_state_dict(weights: str | None = None) -> dict:
-    """VGG16-BN ImageNet weights from a local file, else from torchvision's hub cache; never downloads."""
-    from pathlib import Path
-
+    """VGG16-BN ImageNet weights from a local file, else torchvision's file in the torch hub cache (fetched on first use)."""
     from torchvision.models import VGG16_BN_Weights
 
-    from colorgan.errors import UserError
+    from colorgan.weights import hub_file
 
-    cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(VGG16_BN_Weights.IMAGENET1K_V1.url).name
-    path = Path(weights) if weights else cached
-    if not path.is_file():
-        raise UserError(f"no VGG16-BN weights at {path}: put {cached.name} (from {VGG16_BN_Weights.IMAGENET1K_V1.url}) there, or pass its path (model.perceptual_weights=PATH)")
+    path = hub_file(VGG16_BN_Weights.IMAGENET1K_V1.url, weights, "VGG16-BN weights", "model.perceptual_weights", check_hash=True)
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 
@@ -74,7 +69,7 @@ class PerceptualLoss(torch.nn.Module):
         self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
 
-    def train(self, mode: bool = True) -> "PerceptualLoss":
+    def train(self, mode: bool = True) -> PerceptualLoss:
         super().train(mode)
         self.features.eval()  # BatchNorm statistics stay ImageNet's
         return self

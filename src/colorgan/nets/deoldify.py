@@ -96,22 +96,26 @@ class DecoderBlock(nn.Module):
 
 
 def make_encoder(name: str, pretrained: bool = False, pretrained_file: str | None = None) -> nn.Module:
-    """A timm `features_only` encoder for 1-channel input; pretrained weights come through timm
-    (its hub cache, or a local file), the first conv adapted from RGB by timm."""
+    """A timm `features_only` encoder for 1-channel input; pretrained weights come through timm (fetched from the
+    Hugging Face hub into its cache unless offline: colorgan.weights, or a local file), the first conv adapted from RGB by timm."""
+    from contextlib import nullcontext
+
     from colorgan.errors import UserError
+    from colorgan.weights import timm_weights
 
     if pretrained_file and not Path(pretrained_file).is_file():
         raise UserError(f"no pretrained weights for {name} at {pretrained_file}: give an existing .pth/.safetensors file (model.pretrained_file=PATH), or model.pretrained=false")
     overlay = {"file": str(pretrained_file)} if pretrained_file else None
+    fetching = timm_weights(name) if pretrained and not pretrained_file else nullcontext()
     try:
-        return timm.create_model(name, features_only=True, pretrained=pretrained or bool(pretrained_file), in_chans=1, pretrained_cfg_overlay=overlay)
+        with fetching:
+            return timm.create_model(name, features_only=True, pretrained=pretrained or bool(pretrained_file), in_chans=1, pretrained_cfg_overlay=overlay)
     except RuntimeError as exc:
         if "Unknown model" in str(exc):
             raise UserError(f"timm has no model {name!r}: see timm.list_models()") from exc
         raise
-    except OSError as exc:  # hub unreachable and nothing cached, or the file is missing
-        where = pretrained_file or "the Hugging Face hub cache"
-        raise UserError(f"no pretrained weights for {name} in {where}: set model.pretrained_file=PATH, or model.pretrained=false") from exc
+    except OSError as exc:  # the local file is unreadable
+        raise UserError(f"no pretrained weights for {name} in {pretrained_file}: set model.pretrained_file=PATH, or model.pretrained=false") from exc
 
 
 PRESETS = {
