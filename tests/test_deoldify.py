@@ -11,6 +11,7 @@ import torch
 from hydra.utils import instantiate
 from PIL import Image
 
+from colorgan.callbacks import BatchLimit
 from colorgan.errors import UserError
 from colorgan.inference import Colorizer
 from colorgan.models.deoldify import DeOldify
@@ -124,3 +125,57 @@ def test_export_folds_spectral_norm_and_the_onnx_graph_serves_sizes_not_multiple
     assert report["onnx_max_abs_diff"] < 1e-4  # parity checked by export itself, incl. a 32x48 batch of 2
     session = onnxruntime.InferenceSession(report["onnx"])
     assert session.run(None, {"L": torch.zeros(1, 1, 80, 112).numpy()})[0].shape == (1, 2, 80, 112)
+
+
+class ScheduleRecorder(pl.Callback):
+    """The OneCycle schedule's total steps, read when training starts."""
+
+    def on_train_start(self, trainer, pl_module):
+        self.total_steps = trainer.lr_scheduler_configs[0].scheduler.total_steps
+
+
+def test_onecycle_spans_max_batches_and_hints_train(tmp_path, vgg_file):
+    """A hint model (L + hint map in, first conv's extra channels at zero) trains, and its OneCycle schedule spans the
+    run's length in batches (max_batches), not Lightning's estimate from the epochs."""
+    recorder = ScheduleRecorder()
+    cfg = compose_config(tmp_path, "model=deoldify", "model.hints=true", "data=synthetic", f"model.perceptual_weights={vgg_file}", *TOY, "max_batches=3", "trainer.max_epochs=5")
+    model, datamodule = instantiate(cfg.model), instantiate(cfg.data)
+    trainer = pl.Trainer(accelerator="cpu", max_epochs=5, limit_val_batches=0, logger=False, enable_checkpointing=False, enable_progress_bar=False, callbacks=[recorder, BatchLimit(3)])
+    trainer.fit(model, datamodule=datamodule)
+    assert recorder.total_steps == 3 and trainer.global_step == 3
+    assert model.generator.encoder.conv_stem.weight.shape[1] == 6  # grey RGB + hinted ab + mask
+
+
+def test_perceptual_loss_is_a_module_kept_out_of_checkpoints(vgg_file, tiny_deoldify):
+    weights = torch.load(tiny_deoldify, map_location="cpu", weights_only=False)["state_dict"]
+    assert weights and not any(k.startswith("perceptual.") for k in weights)
+    model = DeOldify(generator={"_target_": "colorgan.nets.deoldify.deoldify_generator"}, critic={"_target_": "colorgan.nets.deoldify.DeOldifyCritic", "nf": 16}, perceptual_weights=str(vgg_file))
+    model.setup("fit")
+    assert "perceptual" in dict(model.named_children())  # a real submodule: moved with the model, frozen
+    assert not any(p.requires_grad for p in model.perceptual.parameters())
+    state = model.state_dict()
+    assert not any(k.startswith("perceptual.") for k in state)
+    model.load_state_dict(state)  # strict: the VGG weights are not expected either
+
+
+@pytest.mark.parametrize("unclipped", [False, True])
+def test_unclipped_perceptual_reaches_out_of_gamut_predictions(vgg_file, unclipped):
+    """White (L = 100) with ab = (-110, 110) is outside sRGB in all three channels: clipped RGB gives it no gradient,
+    model.unclipped_perceptual (DeOldify's behaviour) does."""
+    critic = {"_target_": "colorgan.nets.deoldify.DeOldifyCritic", "nf": 16}
+    model = DeOldify(generator={"_target_": "colorgan.nets.deoldify.deoldify_generator"}, critic=critic, perceptual_weights=str(vgg_file), unclipped_perceptual=unclipped)
+    model.setup("fit")
+    L = torch.ones(1, 1, 32, 32)
+    fake = torch.tensor([-1.0, 1.0]).view(1, 2, 1, 1).repeat(1, 1, 32, 32).requires_grad_()
+    model.perceptual_loss(L, fake, torch.zeros(1, 2, 32, 32)).backward()
+    assert (fake.grad.abs().min() > 0) == unclipped
+
+
+def test_gan_stage_freezes_the_encoder():
+    """DeOldify's GAN phase trains the decoder and the critic; the encoder stays as the generator stages left it."""
+    model = DeOldify(generator={"_target_": "colorgan.nets.deoldify.deoldify_generator"}, critic={"_target_": "colorgan.nets.deoldify.DeOldifyCritic", "nf": 16}, stage="gan")
+    opt_g, opt_c = model.configure_optimizers()
+    optimised = {id(p) for group in opt_g.param_groups for p in group["params"]}
+    encoder = list(model.generator.encoder.parameters())
+    assert not any(p.requires_grad or id(p) in optimised for p in encoder)
+    assert len(optimised) == len([p for p in model.generator.parameters()]) - len(encoder)

@@ -15,7 +15,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
+from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from torch.utils.checkpoint import checkpoint
+
+from colorgan.color import model_to_rgb
 
 
 def sn_conv(c_in: int, c_out: int, kernel: int = 3, stride: int = 1, padding: int | None = None, bias: bool = True) -> nn.Module:
@@ -95,9 +98,19 @@ class DecoderBlock(nn.Module):
         return self.convs(F.relu(torch.cat([up, self.skip_norm(skip)], dim=1)))
 
 
-def make_encoder(name: str, pretrained: bool = False, pretrained_file: str | None = None) -> nn.Module:
-    """A timm `features_only` encoder for 1-channel input; pretrained weights come through timm (fetched from the
-    Hugging Face hub into its cache unless offline: colorgan.weights, or a local file), the first conv adapted from RGB by timm."""
+def widen_first_conv(module: nn.Module, extra: int) -> None:
+    """Give a network's first conv `extra` more input channels whose weights start at zero (so it computes what it did)."""
+    conv = next(m for m in module.modules() if isinstance(m, nn.Conv2d))
+    with torch.no_grad():
+        weight = torch.cat([conv.weight, conv.weight.new_zeros(conv.weight.shape[0], extra, *conv.weight.shape[2:])], dim=1)
+    conv.weight = nn.Parameter(weight)
+    conv.in_channels += extra
+
+
+def make_encoder(name: str, pretrained: bool = False, pretrained_file: str | None = None, extra_channels: int = 0) -> nn.Module:
+    """A timm `features_only` encoder for RGB input as ImageNet-trained (its stem untouched), plus `extra_channels`
+    input channels whose stem weights start at zero; pretrained weights come through timm (fetched from the Hugging Face
+    hub into its cache unless offline: colorgan.weights), or from a local file."""
     from contextlib import nullcontext
 
     from colorgan.errors import UserError
@@ -109,18 +122,21 @@ def make_encoder(name: str, pretrained: bool = False, pretrained_file: str | Non
     fetching = timm_weights(name) if pretrained and not pretrained_file else nullcontext()
     try:
         with fetching:
-            return timm.create_model(name, features_only=True, pretrained=pretrained or bool(pretrained_file), in_chans=1, pretrained_cfg_overlay=overlay)
+            encoder = timm.create_model(name, features_only=True, pretrained=pretrained or bool(pretrained_file), pretrained_cfg_overlay=overlay)
     except RuntimeError as exc:
         if "Unknown model" in str(exc):
             raise UserError(f"timm has no model {name!r}: see timm.list_models()") from exc
         raise
     except OSError as exc:  # the local file is unreadable
         raise UserError(f"no pretrained weights for {name} in {pretrained_file}: set model.pretrained_file=PATH, or model.pretrained=false") from exc
+    if extra_channels:
+        widen_first_conv(encoder, extra_channels)
+    return encoder
 
 
 PRESETS = {
-    "deoldify_small": {"encoder": "efficientnet_b0", "blocks": "wide", "width": 1.0, "middle_factor": 2},  # 8,017,683 parameters
-    "deoldify_seed": {"encoder": "efficientnet_b7", "blocks": "deep", "width": 8.0, "middle_factor": 16},  # 289,860,907 parameters
+    "deoldify_small": {"encoder": "efficientnet_b0", "blocks": "wide", "width": 1.0, "middle_factor": 2},  # 8,018,259 parameters
+    "deoldify_seed": {"encoder": "efficientnet_b7", "blocks": "deep", "width": 8.0, "middle_factor": 16},  # 289,862,059 parameters
 }
 
 
@@ -132,6 +148,11 @@ def deoldify_generator(preset: str = "deoldify_small", **overrides) -> "DeOldify
 class DeOldifyGenerator(nn.Module):
     """L (B, 1, H, W) -> ab (B, 2, H, W) through a timm encoder and a DeOldify decoder; H, W multiples of 16.
 
+    The encoder sees what it was trained on: the grey photo (the sRGB grey of L) as (g, g, g), normalised with
+    ImageNet's per-channel mean and std, as DeOldify feeds it. With `in_channels` > 1 (L first, then e.g. a hint
+    map), the extra channels enter the encoder's first conv with weights that start at zero, so a pretrained
+    encoder starts out computing exactly what it computes for L alone; the tail joins L alone.
+
     width scales the decoder's channels (DeOldify's nf_factor); middle_factor widens the bottleneck
     conv pair (the 'stable' model's 151 M-parameter middle); blocks='deep' uses two conv layers per
     decoder block, 'wide' one. `pretrained` loads encoder weights through timm (hub cache, or
@@ -142,6 +163,7 @@ class DeOldifyGenerator(nn.Module):
 
     def __init__(
         self,
+        in_channels: int = 1,
         encoder: str = "efficientnet_b0",
         pretrained: bool = False,
         pretrained_file: str | None = None,
@@ -155,7 +177,9 @@ class DeOldifyGenerator(nn.Module):
         super().__init__()
         if blocks not in ("deep", "wide"):
             raise ValueError(f"blocks must be 'deep' or 'wide', not {blocks!r}")
-        self.encoder = make_encoder(encoder, pretrained, pretrained_file)
+        self.encoder = make_encoder(encoder, pretrained, pretrained_file, extra_channels=in_channels - 1)
+        self.register_buffer("rgb_mean", torch.tensor(IMAGENET_DEFAULT_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("rgb_std", torch.tensor(IMAGENET_DEFAULT_STD).view(1, 3, 1, 1), persistent=False)
         channels, reductions = self.encoder.feature_info.channels(), self.encoder.feature_info.reduction()
         c = channels[-1]
         self.middle = nn.Sequential(conv_layer(c, c * middle_factor), conv_layer(c * middle_factor, c))
@@ -178,8 +202,15 @@ class DeOldifyGenerator(nn.Module):
             return checkpoint(module, *args, use_reentrant=False)
         return module(*args)
 
-    def forward(self, L: torch.Tensor) -> torch.Tensor:
-        features = self.encoder(L)
+    def encoder_input(self, x: torch.Tensor) -> torch.Tensor:
+        """The encoder's input for a generator input: the grey photo of L as ImageNet-normalised RGB, then the extra channels."""
+        L = x[:, :1]
+        grey = model_to_rgb(L, L.new_zeros(L.shape[0], 2, *L.shape[2:])).mean(1, keepdim=True)  # R = G = B for a = b = 0
+        return torch.cat([((grey - self.rgb_mean) / self.rgb_std).to(x.dtype), x[:, 1:]], dim=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        L = x[:, :1]
+        features = self.encoder(self.encoder_input(x))
         x = self._run(self.middle, features[-1])
         for block, skip in zip(self.decoder, reversed(features[:-1])):
             x = self._run(block, x, skip)
