@@ -63,7 +63,14 @@ def tiny_checkpoint(tmp_path_factory) -> str:
     from colorgan.train import train
 
     out = tmp_path_factory.mktemp("tiny_run")
-    overrides = ["experiment=synthetic", "logger=none", "model.generator.ngf=8", "model.discriminator.ndf=8", "data.batches_per_epoch=3", "trainer.max_epochs=1"]
+    overrides = [
+        "experiment=synthetic",
+        "logger=none",
+        "model.generator.ngf=8",
+        "model.discriminator.ndf=8",
+        "data.batches_per_epoch=3",
+        "trainer.max_epochs=1",
+    ]
     return train(compose_config(out, *overrides))["last_checkpoint"]
 
 

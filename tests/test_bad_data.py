@@ -38,7 +38,9 @@ def truncate(shard: Path) -> None:
 def prepared(root: Path) -> Path:
     """Shards of 40 photos: two training shards, one validation shard."""
     write_scenes(root / "photos", 40, size=96)
-    manifest = prepare([str(root / "photos")], root / "shards", PrepOptions(size=64, val_fraction=0.25, test_fraction=0.0, maxcount=16), workers=1, progress=False)
+    manifest = prepare(
+        [str(root / "photos")], root / "shards", PrepOptions(size=64, val_fraction=0.25, test_fraction=0.0, maxcount=16), workers=1, progress=False
+    )
     assert [s["name"] for s in manifest["shards"]] == ["train-000000.tar", "train-000001.tar", "val-000000.tar"]
     return root / "shards"
 

@@ -34,8 +34,14 @@ def test_train_leaves_checkpoints_samples_and_an_offline_wandb_run(tmp_path):
 def test_multirun_gives_one_run_per_job(tmp_path):
     sweep = tmp_path / "sweep"
     result = run(
-        "colorgan-train", "-m", "experiment=synthetic", "model.lambda_l1=10,100", "max_batches=2",
-        f"hydra.sweep.dir={sweep}", *TINY, cwd=tmp_path,
+        "colorgan-train",
+        "-m",
+        "experiment=synthetic",
+        "model.lambda_l1=10,100",
+        "max_batches=2",
+        f"hydra.sweep.dir={sweep}",
+        *TINY,
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = sorted(p for p in sweep.iterdir() if p.is_dir() and p.name.isdigit())
@@ -111,8 +117,16 @@ def test_bench_train_through_lightning_or_a_plain_loop(tmp_path, loop):
 def test_sweep_over_models(tmp_path):
     sweep = tmp_path / "sweep"
     result = run(
-        "colorgan-train", "-m", "experiment=synthetic", "model=pix2pix,egan", "trainer.max_epochs=1", "trainer.log_every_n_steps=1", "logger=csv",
-        f"hydra.sweep.dir={sweep}", *TINY, cwd=tmp_path,
+        "colorgan-train",
+        "-m",
+        "experiment=synthetic",
+        "model=pix2pix,egan",
+        "trainer.max_epochs=1",
+        "trainer.log_every_n_steps=1",
+        "logger=csv",
+        f"hydra.sweep.dir={sweep}",
+        *TINY,
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert (sweep / "0" / "checkpoints" / "last.ckpt").is_file() and (sweep / "1" / "checkpoints" / "last.ckpt").is_file()
@@ -122,8 +136,18 @@ def test_sweep_over_models(tmp_path):
 
 @pytest.mark.slow
 def test_two_trial_optuna_search_minimises_val_de2000(tmp_path):
-    args = ["-m", "hparams_search=optuna", "hydra.sweeper.n_trials=2", "experiment=synthetic", "trainer.max_epochs=1", "data.batches_per_epoch=2",
-            "model.generator.ngf=8", "model.discriminator.ndf=8", "logger=none", f"hydra.sweep.dir={tmp_path / 'sweep'}"]
+    args = [
+        "-m",
+        "hparams_search=optuna",
+        "hydra.sweeper.n_trials=2",
+        "experiment=synthetic",
+        "trainer.max_epochs=1",
+        "data.batches_per_epoch=2",
+        "model.generator.ngf=8",
+        "model.discriminator.ndf=8",
+        "logger=none",
+        f"hydra.sweep.dir={tmp_path / 'sweep'}",
+    ]
     result = run("colorgan-train", *args, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     trials = sorted(p for p in (tmp_path / "sweep").iterdir() if p.is_dir())

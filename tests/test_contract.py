@@ -32,8 +32,16 @@ def test_a_checkpoint_of_colorgan_0_1_0_still_loads_and_renders_at_its_size():
 
 def test_deoldify_trained_at_64_px_renders_at_64_px_by_default(tmp_path):
     cfg = compose_config(
-        tmp_path, "model=deoldify", "model.stage=critic", "data=synthetic", "data.image_size=64", "logger=none",
-        "trainer.max_epochs=1", "data.batches_per_epoch=1", "data.batch_size=2", "+trainer.limit_val_batches=1",
+        tmp_path,
+        "model=deoldify",
+        "model.stage=critic",
+        "data=synthetic",
+        "data.image_size=64",
+        "logger=none",
+        "trainer.max_epochs=1",
+        "data.batches_per_epoch=1",
+        "data.batch_size=2",
+        "+trainer.limit_val_batches=1",
     )
     checkpoint = train(cfg)["last_checkpoint"]
     saved = torch.load(checkpoint, weights_only=True)["colorgan"]["model"]
@@ -106,8 +114,14 @@ def test_a_fourth_model_is_one_module_and_one_config(tmp_path):
         return result
 
     run(
-        "colorgan-train", "model=toy", "data=synthetic", f"hydra.searchpath=[file://{tmp_path / 'conf'}]", f"hydra.run.dir={tmp_path / 'run'}",
-        "logger=none", "trainer.max_epochs=1", "data.batches_per_epoch=3",
+        "colorgan-train",
+        "model=toy",
+        "data=synthetic",
+        f"hydra.searchpath=[file://{tmp_path / 'conf'}]",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        "logger=none",
+        "trainer.max_epochs=1",
+        "data.batches_per_epoch=3",
     )
     checkpoint = tmp_path / "run" / "checkpoints" / "last.ckpt"
     photos = write_scenes(tmp_path / "photos", 3, size=48)

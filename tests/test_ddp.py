@@ -61,10 +61,22 @@ def grey_index(L_mean: float) -> int:
 def test_two_ranks_split_the_epoch_reduce_metrics_and_pick_the_same_child(tmp_path, identifiable_shards):
     probe = tmp_path / "probe"
     args = [
-        "trainer=ddp_cpu", "model=egan", "data=shards", f"data.root={identifiable_shards}", "data.resample=false",
-        "data.image_size=32", "data.batch_size=4", "data.num_workers=0", "model.generator.ngf=8", "model.discriminator.ndf=8",
-        "model.eval_size=2", "trainer.max_epochs=1", "logger=none", f"hydra.run.dir={tmp_path / 'run'}",
-        "+callbacks.probe._target_=ddp_probe.Probe", f"+callbacks.probe.out={probe}",
+        "trainer=ddp_cpu",
+        "model=egan",
+        "data=shards",
+        f"data.root={identifiable_shards}",
+        "data.resample=false",
+        "data.image_size=32",
+        "data.batch_size=4",
+        "data.num_workers=0",
+        "model.generator.ngf=8",
+        "model.discriminator.ndf=8",
+        "model.eval_size=2",
+        "trainer.max_epochs=1",
+        "logger=none",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        "+callbacks.probe._target_=ddp_probe.Probe",
+        f"+callbacks.probe.out={probe}",
     ]
     env = os.environ | {"PYTHONPATH": str(Path(__file__).parent)}
     result = subprocess.run([str(BIN / "colorgan-train"), *args], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)

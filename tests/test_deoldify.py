@@ -68,7 +68,9 @@ def test_start_stage_runs_one_stage_alone_from_given_weights(tmp_path, vgg_file,
 @pytest.fixture(scope="module")
 def tiny_deoldify(tmp_path_factory, vgg_file) -> str:
     out = tmp_path_factory.mktemp("deoldify")
-    return train(compose_config(out, "model=deoldify", "data=synthetic", f"model.perceptual_weights={vgg_file}", *TOY, "trainer.max_epochs=1"))["last_checkpoint"]
+    return train(compose_config(out, "model=deoldify", "data=synthetic", f"model.perceptual_weights={vgg_file}", *TOY, "trainer.max_epochs=1"))[
+        "last_checkpoint"
+    ]
 
 
 class TurnRecorder(pl.Callback):
@@ -84,12 +86,22 @@ class TurnRecorder(pl.Callback):
 @pytest.mark.parametrize(("threshold", "expected"), [(100.0, "CGCGCGCG"), (0.0, "CCCGCCCG")])
 def test_gan_stage_critic_trains_until_below_threshold(tmp_path, vgg_file, threshold, expected):
     cfg = compose_config(
-        tmp_path, "model=deoldify", "model.stage=gan", "data=synthetic", f"model.perceptual_weights={vgg_file}", *TOY,
-        f"model.critic_threshold={threshold}", "model.max_critic_steps=3", "data.batches_per_epoch=8", "trainer.max_epochs=1",
+        tmp_path,
+        "model=deoldify",
+        "model.stage=gan",
+        "data=synthetic",
+        f"model.perceptual_weights={vgg_file}",
+        *TOY,
+        f"model.critic_threshold={threshold}",
+        "model.max_critic_steps=3",
+        "data.batches_per_epoch=8",
+        "trainer.max_epochs=1",
     )
     recorder = TurnRecorder()
     model, datamodule = instantiate(cfg.model), instantiate(cfg.data)
-    trainer = pl.Trainer(accelerator="cpu", max_epochs=1, limit_val_batches=0, logger=False, enable_checkpointing=False, callbacks=[recorder], enable_progress_bar=False)
+    trainer = pl.Trainer(
+        accelerator="cpu", max_epochs=1, limit_val_batches=0, logger=False, enable_checkpointing=False, callbacks=[recorder], enable_progress_bar=False
+    )
     trainer.fit(model, datamodule=datamodule)
     assert "".join(recorder.turns) == expected
 
@@ -103,7 +115,15 @@ def test_deoldify_small_learns_synthetic_colours(tmp_path, vgg_file):
 def test_channels_last_run_from_a_pretrained_encoder_colourises_without_the_weights_file(tmp_path, vgg_file):
     weights = tmp_path / "efficientnet_b0.pth"
     torch.save(timm.create_model("efficientnet_b0").state_dict(), weights)
-    overrides = ["model=deoldify", "data=synthetic", f"model.perceptual_weights={vgg_file}", f"model.pretrained_file={weights}", "channels_last=true", *TOY, "trainer.max_epochs=1"]
+    overrides = [
+        "model=deoldify",
+        "data=synthetic",
+        f"model.perceptual_weights={vgg_file}",
+        f"model.pretrained_file={weights}",
+        "channels_last=true",
+        *TOY,
+        "trainer.max_epochs=1",
+    ]
     checkpoint = train(compose_config(tmp_path / "run", *overrides))["last_checkpoint"]
     weights.unlink()
     colorizer = Colorizer.from_checkpoint(checkpoint, device="cpu")
@@ -138,9 +158,19 @@ def test_onecycle_spans_max_batches_and_hints_train(tmp_path, vgg_file):
     """A hint model (L + hint map in, first conv's extra channels at zero) trains, and its OneCycle schedule spans the
     run's length in batches (max_batches), not Lightning's estimate from the epochs."""
     recorder = ScheduleRecorder()
-    cfg = compose_config(tmp_path, "model=deoldify", "model.hints=true", "data=synthetic", f"model.perceptual_weights={vgg_file}", *TOY, "max_batches=3", "trainer.max_epochs=5")
+    cfg = compose_config(
+        tmp_path, "model=deoldify", "model.hints=true", "data=synthetic", f"model.perceptual_weights={vgg_file}", *TOY, "max_batches=3", "trainer.max_epochs=5"
+    )
     model, datamodule = instantiate(cfg.model), instantiate(cfg.data)
-    trainer = pl.Trainer(accelerator="cpu", max_epochs=5, limit_val_batches=0, logger=False, enable_checkpointing=False, enable_progress_bar=False, callbacks=[recorder, BatchLimit(3)])
+    trainer = pl.Trainer(
+        accelerator="cpu",
+        max_epochs=5,
+        limit_val_batches=0,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        callbacks=[recorder, BatchLimit(3)],
+    )
     trainer.fit(model, datamodule=datamodule)
     assert recorder.total_steps == 3 and trainer.global_step == 3
     assert model.generator.encoder.conv_stem.weight.shape[1] == 6  # grey RGB + hinted ab + mask
@@ -149,7 +179,11 @@ def test_onecycle_spans_max_batches_and_hints_train(tmp_path, vgg_file):
 def test_perceptual_loss_is_a_module_kept_out_of_checkpoints(vgg_file, tiny_deoldify):
     weights = torch.load(tiny_deoldify, map_location="cpu", weights_only=False)["state_dict"]
     assert weights and not any(k.startswith("perceptual.") for k in weights)
-    model = DeOldify(generator={"_target_": "colorgan.nets.deoldify.deoldify_generator"}, critic={"_target_": "colorgan.nets.deoldify.DeOldifyCritic", "nf": 16}, perceptual_weights=str(vgg_file))
+    model = DeOldify(
+        generator={"_target_": "colorgan.nets.deoldify.deoldify_generator"},
+        critic={"_target_": "colorgan.nets.deoldify.DeOldifyCritic", "nf": 16},
+        perceptual_weights=str(vgg_file),
+    )
     model.setup("fit")
     assert "perceptual" in dict(model.named_children())  # a real submodule: moved with the model, frozen
     assert not any(p.requires_grad for p in model.perceptual.parameters())
@@ -163,7 +197,9 @@ def test_unclipped_perceptual_reaches_out_of_gamut_predictions(vgg_file, unclipp
     """White (L = 100) with ab = (-110, 110) is outside sRGB in all three channels: clipped RGB gives it no gradient,
     model.unclipped_perceptual (DeOldify's behaviour) does."""
     critic = {"_target_": "colorgan.nets.deoldify.DeOldifyCritic", "nf": 16}
-    model = DeOldify(generator={"_target_": "colorgan.nets.deoldify.deoldify_generator"}, critic=critic, perceptual_weights=str(vgg_file), unclipped_perceptual=unclipped)
+    model = DeOldify(
+        generator={"_target_": "colorgan.nets.deoldify.deoldify_generator"}, critic=critic, perceptual_weights=str(vgg_file), unclipped_perceptual=unclipped
+    )
     model.setup("fit")
     L = torch.ones(1, 1, 32, 32)
     fake = torch.tensor([-1.0, 1.0]).view(1, 2, 1, 1).repeat(1, 1, 32, 32).requires_grad_()
@@ -173,7 +209,9 @@ def test_unclipped_perceptual_reaches_out_of_gamut_predictions(vgg_file, unclipp
 
 def test_gan_stage_freezes_the_encoder():
     """DeOldify's GAN phase trains the decoder and the critic; the encoder stays as the generator stages left it."""
-    model = DeOldify(generator={"_target_": "colorgan.nets.deoldify.deoldify_generator"}, critic={"_target_": "colorgan.nets.deoldify.DeOldifyCritic", "nf": 16}, stage="gan")
+    model = DeOldify(
+        generator={"_target_": "colorgan.nets.deoldify.deoldify_generator"}, critic={"_target_": "colorgan.nets.deoldify.DeOldifyCritic", "nf": 16}, stage="gan"
+    )
     opt_g, opt_c = model.configure_optimizers()
     optimised = {id(p) for group in opt_g.param_groups for p in group["params"]}
     encoder = list(model.generator.encoder.parameters())

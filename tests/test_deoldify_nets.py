@@ -1,7 +1,6 @@
 import pytest
 import timm
 import torch
-
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
 from colorgan.color import model_to_rgb

@@ -118,7 +118,9 @@ def test_the_fittest_child_is_kept():
 def test_random_selection_ignores_fitness(monkeypatch):
     favoured = {"minimax": 0.1, "heuristic": 0.9, "least_squares": 0.2}
     scores = iter(favoured[m] for _ in range(100) for m in favoured)
-    monkeypatch.setattr(EGAN, "fitness", lambda self, L, ab, real_grads=None, x=None: Scores(torch.tensor(next(scores)), torch.tensor(0.0), torch.tensor(0.0), ab))
+    monkeypatch.setattr(
+        EGAN, "fitness", lambda self, L, ab, real_grads=None, x=None: Scores(torch.tensor(next(scores)), torch.tensor(0.0), torch.tensor(0.0), ab)
+    )
     by_fitness = {c[w].mutation for c, w in evolve_for(tiny_egan(), 12)}
     assert by_fitness == {"heuristic"}
     draws = []
@@ -215,7 +217,9 @@ def identified_batches(steps: int, batch: int = 8, size: int = 4) -> list:
 
 
 def fit(model: EGAN, samples: list, *callbacks: pl.Callback, batch: int = 8) -> pl.Trainer:
-    trainer = pl.Trainer(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, callbacks=list(callbacks))
+    trainer = pl.Trainer(
+        max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, callbacks=list(callbacks)
+    )
     trainer.fit(model, torch.utils.data.DataLoader(samples, batch_size=batch))
     return trainer
 
@@ -247,7 +251,9 @@ def test_fitness_runs_both_networks_as_they_train():
     with torch.no_grad():
         fake = generator(L)
     fake_logits, real_logits = discriminator(L, fake), discriminator(L, ab)
-    loss = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)) + F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+    loss = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)) + F.binary_cross_entropy_with_logits(
+        real_logits, torch.ones_like(real_logits)
+    )
     grads = torch.autograd.grad(loss, list(discriminator.parameters()))
     quality, diversity = model.fitness(L, ab)[:2]
     assert float(quality) == pytest.approx(float(torch.sigmoid(fake_logits).mean()), rel=1e-5)

@@ -14,8 +14,10 @@ from conftest import compose_config, write_scenes
 
 EXPERIMENTS = sorted(p.stem for p in (Path(config_dir()) / "experiment").glob("*.yaml"))
 STAGED = {p.stem for p in (Path(config_dir()) / "experiment").glob("*.yaml") if "\nstages:" in p.read_text()}  # several runs each: slow
-TOY = {"trainer": {"accelerator": "cpu", "devices": 1, "precision": "32-true", "max_epochs": 1, "limit_val_batches": 1},
-       "data": {"batches_per_epoch": 1, "batch_size": 2, "num_workers": 0}}
+TOY = {
+    "trainer": {"accelerator": "cpu", "devices": 1, "precision": "32-true", "max_epochs": 1, "limit_val_batches": 1},
+    "data": {"batches_per_epoch": 1, "batch_size": 2, "num_workers": 0},
+}
 
 
 @pytest.fixture(scope="module")
@@ -41,12 +43,15 @@ def toy_config(name: str, out: Path, shards: Path, vgg_file: Path):
     toy.data.image_size = 32
     networks = {
         section: {k: v for k, v in SMALL.items() if k in cfg.model[section]}
-        for section in cfg.model if OmegaConf.is_dict(cfg.model[section]) and "_target_" in cfg.model[section]
+        for section in cfg.model
+        if OmegaConf.is_dict(cfg.model[section]) and "_target_" in cfg.model[section]
     }
     toy.model = networks | {k: v for k, v in {"perceptual_weights": str(vgg_file), "pretrained": False}.items() if k in cfg.model}
     cfg = OmegaConf.merge(cfg, toy)
     for stage in cfg.stages or {}:
-        cfg.stages[stage] = OmegaConf.merge(cfg.stages[stage], {"trainer": {"max_epochs": 1}, "data": {"batches_per_epoch": 1, "batch_size": 2, "image_size": 32}})
+        cfg.stages[stage] = OmegaConf.merge(
+            cfg.stages[stage], {"trainer": {"max_epochs": 1}, "data": {"batches_per_epoch": 1, "batch_size": 2, "image_size": 32}}
+        )
     return cfg
 
 

@@ -65,4 +65,8 @@ def test_a_hint_model_exports_with_its_hint_input(tiny_hint_checkpoint, tmp_path
     report = export(tiny_hint_checkpoint, tmp_path)
     assert report["onnx_max_abs_diff"] <= 1e-4  # random sparse hints, the push-pull prior inside the graph
     graph = onnx.load(str(tmp_path / "generator.onnx")).graph
-    assert [i.name for i in graph.input] == ["L", "hints"] and json.loads((tmp_path / "config.json").read_text())["model"]["inputs"] == ["L", "hint_ab", "hint_mask"]
+    assert [i.name for i in graph.input] == ["L", "hints"] and json.loads((tmp_path / "config.json").read_text())["model"]["inputs"] == [
+        "L",
+        "hint_ab",
+        "hint_mask",
+    ]

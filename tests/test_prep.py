@@ -100,7 +100,9 @@ def tinted_and_one_hue_photos(rng: np.random.Generator) -> dict[str, np.ndarray]
         "tinted_cyanotype": ink((0.02, 0.15, 0.4), (0.92, 0.96, 1.0)),
         "tinted_duotone": ink((0.25, 0.05, 0.35), (1.0, 0.85, 0.3)),
         "tinted_cast_scan": np.clip(grey.repeat(3, -1) + np.array([0.06, 0.02, -0.06]), 0, 1),
-        "real_leaf": lab_photo(smooth_field(rng, 2, 30, 70) + 5 * rng.standard_normal((256, 256)), smooth_field(rng, 8, 105, 135), smooth_field(rng, 8, 25, 60)),
+        "real_leaf": lab_photo(
+            smooth_field(rng, 2, 30, 70) + 5 * rng.standard_normal((256, 256)), smooth_field(rng, 8, 105, 135), smooth_field(rng, 8, 25, 60)
+        ),
         "real_sea": lab_photo(smooth_field(rng, 3, 35, 65), smooth_field(rng, 10, 195, 235), smooth_field(rng, 10, 20, 40)),
         "real_sky": lab_photo((55 + 25 * (1 - elevation)) * (1 - cloud) + 95 * cloud, smooth_field(rng, 20, 245, 265), (12 + 20 * elevation) * (1 - cloud)),
     }

@@ -60,9 +60,18 @@ def shards(tmp_path_factory):
 
 def test_trains_on_prepared_shards(tmp_path, shards):
     cfg = compose_config(
-        tmp_path / "run", "data=shards", f"data.root={shards}", "data.image_size=32", "data.num_workers=1",
-        "data.batches_per_epoch=4", "data.batch_size=8", "model.generator.ngf=8", "model.discriminator.ndf=8",
-        "trainer.max_epochs=1", "logger=csv", "test=false",
+        tmp_path / "run",
+        "data=shards",
+        f"data.root={shards}",
+        "data.image_size=32",
+        "data.num_workers=1",
+        "data.batches_per_epoch=4",
+        "data.batch_size=8",
+        "model.generator.ngf=8",
+        "model.discriminator.ndf=8",
+        "trainer.max_epochs=1",
+        "logger=csv",
+        "test=false",
     )
     result = train(cfg)
     assert result["global_step"] == 8 and "val/de2000" in result["metrics"]
@@ -81,9 +90,18 @@ def test_trains_on_shards_streamed_through_pipe_commands(tmp_path, shards):
     val_urls = [f"pipe:cat {p}" for p in sorted(shards.glob("val-*.tar"))]
     assert len(train_urls) >= 2
     cfg = compose_config(
-        tmp_path / "run", "data=shards", f"data.train_urls=[{','.join(train_urls)}]", f"data.val_urls=[{','.join(val_urls)}]",
-        "data.image_size=32", "data.num_workers=1", "data.batches_per_epoch=3", "data.batch_size=8",
-        "model.generator.ngf=8", "model.discriminator.ndf=8", "trainer.max_epochs=1", "logger=none",
+        tmp_path / "run",
+        "data=shards",
+        f"data.train_urls=[{','.join(train_urls)}]",
+        f"data.val_urls=[{','.join(val_urls)}]",
+        "data.image_size=32",
+        "data.num_workers=1",
+        "data.batches_per_epoch=3",
+        "data.batch_size=8",
+        "model.generator.ngf=8",
+        "model.discriminator.ndf=8",
+        "trainer.max_epochs=1",
+        "logger=none",
     )
     result = train(cfg)
     assert result["global_step"] == 6 and result["metrics"]["val_grey/de2000"] > 0
@@ -113,8 +131,16 @@ class WeightLayout(pl.Callback):
 
 
 def test_channels_last_trains_in_nhwc(tmp_path):
-    overrides = ["experiment=synthetic", "channels_last=true", "logger=none", "data.batches_per_epoch=2", "trainer.max_epochs=1",
-                 "model.generator.ngf=8", "model.discriminator.ndf=8", "+callbacks.layout._target_=test_train.WeightLayout"]
+    overrides = [
+        "experiment=synthetic",
+        "channels_last=true",
+        "logger=none",
+        "data.batches_per_epoch=2",
+        "trainer.max_epochs=1",
+        "model.generator.ngf=8",
+        "model.discriminator.ndf=8",
+        "+callbacks.layout._target_=test_train.WeightLayout",
+    ]
     WeightLayout.seen.clear()
     train(compose_config(tmp_path, *overrides))
     assert WeightLayout.seen == [True, True]
@@ -132,8 +158,17 @@ class OptimizerKinds(pl.Callback):
 @pytest.mark.parametrize("model, fused", [("pix2pix", False), ("egan", True)])
 def test_fused_optimizer_switch_trains(tmp_path, model, fused):
     """E-GAN restores parents' Adam state in place: fused Adam's state must survive that too."""
-    overrides = ["experiment=synthetic", f"model={model}", f"model.fused_optimizer={fused}", "logger=none", "data.batches_per_epoch=2",
-                 "trainer.max_epochs=1", "model.generator.ngf=8", "model.discriminator.ndf=8", "+callbacks.kinds._target_=test_train.OptimizerKinds"]
+    overrides = [
+        "experiment=synthetic",
+        f"model={model}",
+        f"model.fused_optimizer={fused}",
+        "logger=none",
+        "data.batches_per_epoch=2",
+        "trainer.max_epochs=1",
+        "model.generator.ngf=8",
+        "model.discriminator.ndf=8",
+        "+callbacks.kinds._target_=test_train.OptimizerKinds",
+    ]
     OptimizerKinds.seen.clear()
     result = train(compose_config(tmp_path, *overrides))
     assert OptimizerKinds.seen == [fused] * 4 and result["metrics"]["val/de2000"] > 0
@@ -149,9 +184,18 @@ def test_trains_on_shards_from_an_fsspec_url(tmp_path, shards):
     train_urls = ",".join(f"memory://colorgan-test/{p.name}" for p in sorted(shards.glob("train-*.tar")))
     val_urls = ",".join(f"memory://colorgan-test/{p.name}" for p in sorted(shards.glob("val-*.tar")))
     cfg = compose_config(
-        tmp_path / "run", "data=shards", f"data.train_urls=[{train_urls}]", f"data.val_urls=[{val_urls}]", "data.image_size=32",
-        "data.num_workers=0", "data.batches_per_epoch=2", "data.batch_size=8", "model.generator.ngf=8", "model.discriminator.ndf=8",
-        "trainer.max_epochs=1", "logger=none",
+        tmp_path / "run",
+        "data=shards",
+        f"data.train_urls=[{train_urls}]",
+        f"data.val_urls=[{val_urls}]",
+        "data.image_size=32",
+        "data.num_workers=0",
+        "data.batches_per_epoch=2",
+        "data.batch_size=8",
+        "model.generator.ngf=8",
+        "model.discriminator.ndf=8",
+        "trainer.max_epochs=1",
+        "logger=none",
     )
     result = train(cfg)
     assert result["global_step"] == 4 and result["metrics"]["val_grey/de2000"] > 0
@@ -194,7 +238,15 @@ def test_a_kill_during_a_save_leaves_the_last_good_checkpoint_and_the_run_resume
     script = tmp_path / "dies.py"
     script.write_text(DIES_WHILE_SAVING)
     run_dir = tmp_path / "run"
-    args = ["experiment=synthetic", "logger=none", "model.generator.ngf=8", "model.discriminator.ndf=8", "data.batches_per_epoch=3", "trainer.max_epochs=3", f"hydra.run.dir={run_dir}"]
+    args = [
+        "experiment=synthetic",
+        "logger=none",
+        "model.generator.ngf=8",
+        "model.discriminator.ndf=8",
+        "data.batches_per_epoch=3",
+        "trainer.max_epochs=3",
+        f"hydra.run.dir={run_dir}",
+    ]
     killed = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, cwd=tmp_path, timeout=600)
     assert killed.returncode == -9, killed.stderr[-2000:]
     last = run_dir / "checkpoints" / "last.ckpt"
@@ -210,7 +262,15 @@ def test_the_dashboard_shows_the_same_picture_as_the_saved_grid(tmp_path):
     import numpy as np
     from PIL import Image
 
-    cfg = compose_config(tmp_path, "experiment=synthetic", "logger=wandb", "model.generator.ngf=8", "model.discriminator.ndf=8", "data.batches_per_epoch=2", "trainer.max_epochs=1")
+    cfg = compose_config(
+        tmp_path,
+        "experiment=synthetic",
+        "logger=wandb",
+        "model.generator.ngf=8",
+        "model.discriminator.ndf=8",
+        "data.batches_per_epoch=2",
+        "trainer.max_epochs=1",
+    )
     result = train(cfg)
     saved = np.asarray(Image.open(result["sample_grid"]).convert("RGB"))
     logged = list(Path(result["wandb_dir"]).rglob("media/images/samples_*.png"))

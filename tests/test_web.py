@@ -33,6 +33,7 @@ def needs_chromium() -> None:
 
 def png_bomb(width: int = 20000, height: int = 20000) -> bytes:
     """A tiny PNG whose header declares width x height pixels (a decompression bomb's first bytes)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
@@ -70,7 +71,9 @@ def test_api(colorizer):
     assert bad_factor.status_code == 400
     bomb = client.post("/api/colorize", files={"file": ("bomb.png", png_bomb(), "image/png")})
     assert bomb.status_code == 413 and "megapixel" in bomb.json()["detail"]
-    hints = client.post("/api/colorize", files={"file": ("old.png", png(20, 20), "image/png")}, data={"hints": json.dumps([{"x": 1, "y": 2, "color": "#ff0000"}])})
+    hints = client.post(
+        "/api/colorize", files={"file": ("old.png", png(20, 20), "image/png")}, data={"hints": json.dumps([{"x": 1, "y": 2, "color": "#ff0000"}])}
+    )
     assert hints.status_code == 400 and "trained without hints" in hints.json()["detail"]
 
 
@@ -101,7 +104,7 @@ def test_hints_through_the_api(tiny_hint_checkpoint):
     assert hinted.status_code == 200
     blue = np.asarray(Image.open(io.BytesIO(hinted.content)), dtype=float)
     assert (blue[10, 10, 2] - blue[10, 10, 0]) > (plain[10, 10, 2] - plain[10, 10, 0]) + 20  # bluer where the hint is
-    bad = client.post("/api/colorize", files={"file": ("g.png", grey, "image/png")}, data={"hints": "[{\"x\": 1}]"})
+    bad = client.post("/api/colorize", files={"file": ("g.png", grey, "image/png")}, data={"hints": '[{"x": 1}]'})
     assert bad.status_code == 400 and "hints" in bad.json()["detail"]
 
 

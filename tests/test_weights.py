@@ -162,7 +162,9 @@ def test_perceptual_loss_offline_is_one_line_without_a_request(vgg_url, hub, mon
     from colorgan.losses import PerceptualLoss
 
     monkeypatch.setenv("COLORGAN_OFFLINE", "1")
-    with pytest.raises(UserError, match=rf"^no VGG16-BN weights on this machine and downloads are off .*\(from {vgg_url}\) at .*/checkpoints/vgg16_bn-\w+\.pth") as error:
+    with pytest.raises(
+        UserError, match=rf"^no VGG16-BN weights on this machine and downloads are off .*\(from {vgg_url}\) at .*/checkpoints/vgg16_bn-\w+\.pth"
+    ) as error:
         PerceptualLoss()
     assert "\n" not in str(error.value) and not hub.requests
 

@@ -1,6 +1,6 @@
 """Plot E-GAN's running share of wins per mutation from runs' CSV logs (logger=csv), one line per run.
 
-    python experiments/egan/plot_shares.py <run>/csv/version_0/metrics.csv [<run2>/csv/version_0/metrics.csv ...] shares.png
+python experiments/egan/plot_shares.py <run>/csv/version_0/metrics.csv [<run2>/csv/version_0/metrics.csv ...] shares.png
 """
 
 import csv

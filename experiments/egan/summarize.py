@@ -77,7 +77,10 @@ def main(groups: list[str]) -> None:
                 print(f"| {name} | " + " | ".join(cell([s[k] for s in seeds.values()], 2) for k in shares) + " |")
     print("\nPer seed (val CIEDE2000 last / best, colourfulness, fit time):")
     for name, seeds in runs.items():
-        print(f"- {name}: " + "; ".join(f"{seed} {s['val/de2000']:.2f} / {s['best_de2000']:.2f}, {s['val/cf']:.1f}, {s['fit_s']:.0f} s" for seed, s in seeds.items()))
+        print(
+            f"- {name}: "
+            + "; ".join(f"{seed} {s['val/de2000']:.2f} / {s['best_de2000']:.2f}, {s['val/cf']:.1f}, {s['fit_s']:.0f} s" for seed, s in seeds.items())
+        )
 
 
 if __name__ == "__main__":

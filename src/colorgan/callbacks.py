@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
+from PIL import Image
 from pytorch_lightning.callbacks import OnExceptionCheckpoint
 from pytorch_lightning.loggers import WandbLogger
-from PIL import Image
 from torchvision.utils import make_grid
 
 from colorgan.io import atomic_path

@@ -31,9 +31,13 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        raise UserError(f"refusing {path}: it holds objects other than tensors and plain values, which could run code when loaded; use a checkpoint from colorgan-train or an export folder from colorgan-export") from exc
+        raise UserError(
+            f"refusing {path}: it holds objects other than tensors and plain values, which could run code when loaded; use a checkpoint from colorgan-train or an export folder from colorgan-export"
+        ) from exc
     except (RuntimeError, EOFError, OSError, ValueError) as exc:
-        raise UserError(f"cannot read {path} as a checkpoint ({exc.__class__.__name__}; truncated or not a checkpoint): pass a complete .ckpt written by colorgan-train") from exc
+        raise UserError(
+            f"cannot read {path} as a checkpoint ({exc.__class__.__name__}; truncated or not a checkpoint): pass a complete .ckpt written by colorgan-train"
+        ) from exc
     if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("colorgan"), dict):
         raise UserError(f"{path} is not a colorgan checkpoint: pass a .ckpt written by colorgan-train")
     version = checkpoint["colorgan"].get("contract_version")
@@ -92,7 +96,9 @@ def load_export(folder: Path) -> ColorizationModule:
         raise UserError(f"{folder} is not a colorgan export: it needs {EXPORT_CONFIG} and {EXPORT_WEIGHTS} (written by colorgan-export)")
     config = json.loads(config_path.read_text())
     if config.get("contract_version") != CONTRACT_VERSION:
-        raise UserError(f"{folder} uses colour contract v{config.get('contract_version')}, this colorgan v{CONTRACT_VERSION}: install the colorgan that exported it")
+        raise UserError(
+            f"{folder} uses colour contract v{config.get('contract_version')}, this colorgan v{CONTRACT_VERSION}: install the colorgan that exported it"
+        )
     from colorgan.export import fold_spectral_norm
 
     model = build_model(config["target"], config["hyper_parameters"])
@@ -104,7 +110,9 @@ def load_export(folder: Path) -> ColorizationModule:
 def resume_checkpoint(folder: str | Path) -> str | None:
     """The checkpoint a run in `folder` resumes from: the newest complete one of interrupted.ckpt and
     last.ckpt. A damaged newest one is a one-line error that names the good one to pass as ckpt_path."""
-    candidates = sorted((p for p in (Path(folder) / n for n in ("interrupted.ckpt", "last.ckpt")) if p.is_file()), key=lambda p: p.stat().st_mtime, reverse=True)
+    candidates = sorted(
+        (p for p in (Path(folder) / n for n in ("interrupted.ckpt", "last.ckpt")) if p.is_file()), key=lambda p: p.stat().st_mtime, reverse=True
+    )
     good, bad = None, []
     for path in candidates:
         try:

@@ -14,8 +14,8 @@ from torch.nn.utils import parametrize
 from colorgan.checkpoint import EXPORT_CONFIG, EXPORT_WEIGHTS, load_model
 from colorgan.color import CONTRACT_VERSION
 from colorgan.errors import UserError
-from colorgan.models.base import ColorizationModule
 from colorgan.io import atomic_path, write_json_atomic
+from colorgan.models.base import ColorizationModule
 
 
 def fold_spectral_norm(module: nn.Module) -> nn.Module:
@@ -55,8 +55,14 @@ def export_onnx(graph: GeneratorGraph, path: Path, size: int, opset: int = 17) -
     with warnings.catch_warnings(), atomic_path(path) as tmp:
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            graph, tuple(inputs.values()), str(tmp), input_names=list(inputs), output_names=["ab"],
-            dynamic_axes={name: dynamic for name in [*inputs, "ab"]}, opset_version=opset, dynamo=False,
+            graph,
+            tuple(inputs.values()),
+            str(tmp),
+            input_names=list(inputs),
+            output_names=["ab"],
+            dynamic_axes={name: dynamic for name in [*inputs, "ab"]},
+            opset_version=opset,
+            dynamo=False,
         )
 
 

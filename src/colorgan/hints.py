@@ -13,8 +13,8 @@ quarter of the free range, clipped), and each hint is the mean true ab of its pa
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import torch
 

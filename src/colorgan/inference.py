@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 import torch
@@ -48,7 +48,7 @@ class Colorizer:
         self.default_render_factor = default_render_factor or max(1, round(self.contract.image_size / 16))
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, device: str = "auto", default_render_factor: int | None = None) -> "Colorizer":
+    def from_checkpoint(cls, path: str | Path, device: str = "auto", default_render_factor: int | None = None) -> Colorizer:
         """Load a colorgan checkpoint or export folder; `device` is 'auto', 'cpu', 'cuda', 'cuda:1', ..."""
         return cls(load_model(path, pick_device(device)), default_render_factor)
 
@@ -60,7 +60,9 @@ class Colorizer:
         scale = 16 * factor / max(height, width)
         return max(1, round(height * scale)), max(1, round(width * scale))
 
-    def _model_input(self, L: torch.Tensor, render_factor: int | None, hints: Sequence[Hint] | None) -> tuple[torch.Tensor, torch.Tensor | None, tuple[int, int]]:
+    def _model_input(
+        self, L: torch.Tensor, render_factor: int | None, hints: Sequence[Hint] | None
+    ) -> tuple[torch.Tensor, torch.Tensor | None, tuple[int, int]]:
         """L (1, 1, H, W) resized to the render shape and padded to the network's size multiple, the hint
         map at that size (padding carries no hints), and the unpadded render shape."""
         h, w = self.render_shape(*L.shape[-2:], render_factor)

@@ -78,7 +78,12 @@ def levin(L: torch.Tensor, hints: torch.Tensor, eps: float = 1e-4) -> torch.Tens
         window = np.concatenate([neighbours, Y[None]])
         sigma2 = np.maximum(window.var(0) * 0.6, eps)  # the authors' code scales the window variance by 0.6
         weights = np.exp(-((neighbours - Y[None]) ** 2) / (2 * sigma2[None]))
-        valid = np.stack([(np.arange(H)[:, None] + dy >= 0) & (np.arange(H)[:, None] + dy < H) & (np.arange(W)[None] + dx >= 0) & (np.arange(W)[None] + dx < W) for dy, dx in offsets])
+        valid = np.stack(
+            [
+                (np.arange(H)[:, None] + dy >= 0) & (np.arange(H)[:, None] + dy < H) & (np.arange(W)[None] + dx >= 0) & (np.arange(W)[None] + dx < W)
+                for dy, dx in offsets
+            ]
+        )
         weights = weights * valid
         weights /= np.maximum(weights.sum(0, keepdims=True), 1e-12)
         weights[:, mask] = 0  # hinted rows are identities

@@ -8,7 +8,6 @@ import os
 import platform
 import sys
 import time
-from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
@@ -236,8 +235,16 @@ def bench_train(args: argparse.Namespace) -> dict:
     else:
         clock, flop_count = _Clock(args.warmup), _FlopCount(max(0, args.warmup - 1))
         trainer = instantiate(
-            cfg.trainer, max_epochs=1, max_steps=-1, logger=False, callbacks=[flop_count, clock], enable_checkpointing=False,
-            enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0, default_root_dir=None,
+            cfg.trainer,
+            max_epochs=1,
+            max_steps=-1,
+            logger=False,
+            callbacks=[flop_count, clock],
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            limit_val_batches=0,
+            default_root_dir=None,
         )
         trainer.fit(model, loader)
         elapsed = clock.end - clock.start

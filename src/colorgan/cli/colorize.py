@@ -49,7 +49,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("-o", "--out", required=True, help="output folder (input names are mirrored into it)")
     p.add_argument("--render-factor", type=int, default=None, help="model resolution: long side = 16 x N (default: the training size)")
     p.add_argument("--compare", action="store_true", help="write grey | colour side by side")
-    p.add_argument("--hint", action="append", default=[], metavar="X,Y,#RRGGBB[,SIZE]", help="a colour at a point of the photo (pixels from the top-left; repeatable; one input photo)")
+    p.add_argument(
+        "--hint",
+        action="append",
+        default=[],
+        metavar="X,Y,#RRGGBB[,SIZE]",
+        help="a colour at a point of the photo (pixels from the top-left; repeatable; one input photo)",
+    )
     p.add_argument("--hints", metavar="FILE.json", help='hints for many photos: {"photo name": [{"x": X, "y": Y, "color": "#RRGGBB"}, ...], ...}')
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     return p.parse_args(argv)
@@ -66,7 +72,9 @@ def hints_by_name(args: argparse.Namespace, sources: list) -> dict[str, list[Hin
     try:
         table = json.loads(Path(args.hints).read_text())
     except (OSError, ValueError) as exc:
-        raise UserError(f"cannot read --hints {args.hints} as JSON ({exc.__class__.__name__}): give a file like {{\"photo.jpg\": [{{\"x\": 10, \"y\": 20, \"color\": \"#3060C0\"}}]}}") from exc
+        raise UserError(
+            f'cannot read --hints {args.hints} as JSON ({exc.__class__.__name__}): give a file like {{"photo.jpg": [{{"x": 10, "y": 20, "color": "#3060C0"}}]}}'
+        ) from exc
     if not isinstance(table, dict):
         raise UserError(f"--hints {args.hints} must map photo names to lists of hints")
     return {name: hints_from_json(items) for name, items in table.items()}
@@ -82,7 +90,9 @@ def main(argv: list[str] | None = None) -> None:
         sources = gather_sources(args.inputs)
         hints = hints_by_name(args, sources)
         if hints and not colorizer.contract.hints:
-            raise UserError("this model was trained without hints: colourise without --hint/--hints, or train one that takes them (colorgan-train experiment=hints)")
+            raise UserError(
+                "this model was trained without hints: colourise without --hint/--hints, or train one that takes them (colorgan-train experiment=hints)"
+            )
         for source in tqdm(sorted(sources, key=lambda s: s.name), desc="colorize", unit="img"):
             target = output_path(out_dir, source.name)
             if target.resolve() == Path(source.path).resolve():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 import hydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -21,10 +21,7 @@ def check_overrides(config_name: str, args: list[str]) -> str | None:
     overrides = [a for a in args if not a.startswith("-")]
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)
-        first = [
-            f"{o.get_key_element()}={next(iter(o.sweep_string_iterator()))}" if o.is_sweep_override() else o.input_line
-            for o in parsed
-        ]
+        first = [f"{o.get_key_element()}={next(iter(o.sweep_string_iterator()))}" if o.is_sweep_override() else o.input_line for o in parsed]
         with hydra.initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
             hydra.compose(config_name, overrides=first, return_hydra_config=True)
     except (HydraException, OmegaConfBaseException, ValueError) as exc:

@@ -14,9 +14,10 @@ import glob
 import io
 import math
 import random
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import braceexpand
 import pytorch_lightning as pl

@@ -14,9 +14,9 @@ import json
 import multiprocessing
 import os
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -170,7 +170,15 @@ def process(source: Source, opts: PrepOptions) -> Outcome:
     if independent < opts.min_independent_chroma and cross < opts.min_cross_spread:  # both signatures of a tint
         return Outcome(source.path, key, reason="one_hue")
     split = split_of(key, opts.val_fraction, opts.test_fraction)
-    meta = {"source": source.name, "width": width, "height": height, "chroma": round(chroma, 3), "independent_chroma": round(independent, 3), "cross_spread": round(cross, 3), "split": split}
+    meta = {
+        "source": source.name,
+        "width": width,
+        "height": height,
+        "chroma": round(chroma, 3),
+        "independent_chroma": round(independent, 3),
+        "cross_spread": round(cross, 3),
+        "split": split,
+    }
     square = centre_square(torch.from_numpy(pixels).permute(2, 0, 1), opts.size)
     image_bytes = encode(Image.fromarray(square.permute(1, 2, 0).numpy()), opts.image_format, opts.quality)
     return Outcome(source.path, key, files={opts.image_format: image_bytes, "json": json.dumps(meta, sort_keys=True).encode()}, split=split)

@@ -43,7 +43,7 @@ class ShardWriter:
             raise ValueError(f"WebDataset keys must not contain dots: {key!r}")
         if self._tar is None or self._count >= self.maxcount:
             self._finish_shard()
-            self._tar = tarfile.open(self._path(len(self.records)).with_suffix(".tar" + PARTIAL), "w", format=tarfile.GNU_FORMAT)
+            self._tar = tarfile.open(self._path(len(self.records)).with_suffix(".tar" + PARTIAL), "w", format=tarfile.GNU_FORMAT)  # noqa: SIM115 (closed by _finish_shard)
         for ext, data in files.items():
             info = tarfile.TarInfo(f"{key}.{ext}")
             info.size, info.mtime, info.mode = len(data), 0, 0o644
@@ -64,9 +64,7 @@ class ShardWriter:
         self._tar.close()
         final = self._path(len(self.records))
         os.replace(final.with_suffix(".tar" + PARTIAL), final)
-        self.records.append(
-            {"name": final.name, "split": self.split, "count": self._count, "bytes": final.stat().st_size, "sha256": file_sha256(final)}
-        )
+        self.records.append({"name": final.name, "split": self.split, "count": self._count, "bytes": final.stat().st_size, "sha256": file_sha256(final)})
         self._tar, self._count = None, 0
 
 

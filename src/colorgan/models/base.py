@@ -55,7 +55,7 @@ class ModelContract:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "ModelContract":
+    def from_dict(cls, values: dict[str, Any]) -> ModelContract:
         return cls(tuple(values["networks"]), int(values["image_size"]), int(values["size_multiple"]), tuple(values["inputs"]))
 
 
@@ -63,7 +63,7 @@ def zero_last_layer(module: nn.Module) -> None:
     """Zero the weights and bias of a network's last convolution (its output starts at zero through tanh)."""
     last = [m for m in module.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))][-1]
     with torch.no_grad():
-        getattr(last, "weight").zero_()  # spectral-norm parametrised convs expose their weight the same way
+        last.weight.zero_()  # spectral-norm parametrised convs expose their weight the same way
         if last.bias is not None:
             last.bias.zero_()
 
@@ -90,9 +90,7 @@ class ColorizationModule(pl.LightningModule):
     generator: nn.Module
     networks: tuple[str, ...] = ("generator",)
 
-    def __init__(
-        self, hints: bool = False, hint_sampler: dict[str, Any] | None = None, hint_prior: str | None = None, colour_jitter: bool = False
-    ) -> None:
+    def __init__(self, hints: bool = False, hint_sampler: dict[str, Any] | None = None, hint_prior: str | None = None, colour_jitter: bool = False) -> None:
         super().__init__()
         if hint_prior not in (None, "push_pull") or (hint_prior and not hints):
             raise UserError(f"model.hint_prior={hint_prior} is not available: use push_pull (with model.hints=true) or null")

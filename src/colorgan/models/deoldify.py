@@ -12,7 +12,8 @@ Each stage is a separate run that starts from the previous stage's weights (`ini
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 from hydra.utils import instantiate
@@ -176,7 +177,10 @@ class DeOldify(ColorizationModule):
     def gan_optimizers(self) -> list[torch.optim.Optimizer]:
         """Constant learning rates, as DeOldify's GAN phase: the generator without its (frozen) encoder, and the critic."""
         trainable = [p for p in self.generator.parameters() if p.requires_grad]
-        return [torch.optim.AdamW(trainable, lr=self.hparams.lr, **self.adam()), torch.optim.AdamW(self.critic.parameters(), lr=self.critic_lr(), **self.adam())]
+        return [
+            torch.optim.AdamW(trainable, lr=self.hparams.lr, **self.adam()),
+            torch.optim.AdamW(self.critic.parameters(), lr=self.critic_lr(), **self.adam()),
+        ]
 
     def configure_optimizers(self):
         return getattr(self, f"{self.hparams.stage}_optimizers")()

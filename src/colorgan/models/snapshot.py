@@ -22,7 +22,7 @@ class Snapshot:
         self.optim: dict[int, dict[str, torch.Tensor]] = {}
 
     @torch.no_grad()
-    def capture(self, module: nn.Module, optimizer: torch.optim.Optimizer) -> "Snapshot":
+    def capture(self, module: nn.Module, optimizer: torch.optim.Optimizer) -> Snapshot:
         for key, value in module.state_dict().items():
             if key in self.module:
                 self.module[key].copy_(value)

@@ -13,9 +13,9 @@ from pathlib import Path
 import timm
 import torch
 import torch.nn.functional as F
+from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
-from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from torch.utils.checkpoint import checkpoint
 
 from colorgan.color import model_to_rgb
@@ -117,7 +117,9 @@ def make_encoder(name: str, pretrained: bool = False, pretrained_file: str | Non
     from colorgan.weights import timm_weights
 
     if pretrained_file and not Path(pretrained_file).is_file():
-        raise UserError(f"no pretrained weights for {name} at {pretrained_file}: give an existing .pth/.safetensors file (model.pretrained_file=PATH), or model.pretrained=false")
+        raise UserError(
+            f"no pretrained weights for {name} at {pretrained_file}: give an existing .pth/.safetensors file (model.pretrained_file=PATH), or model.pretrained=false"
+        )
     overlay = {"file": str(pretrained_file)} if pretrained_file else None
     fetching = timm_weights(name) if pretrained and not pretrained_file else nullcontext()
     try:
@@ -140,7 +142,7 @@ PRESETS = {
 }
 
 
-def deoldify_generator(preset: str = "deoldify_small", **overrides) -> "DeOldifyGenerator":
+def deoldify_generator(preset: str = "deoldify_small", **overrides) -> DeOldifyGenerator:
     """A generator from a named preset; keyword arguments override the preset's."""
     return DeOldifyGenerator(**{**PRESETS[preset], **overrides})
 

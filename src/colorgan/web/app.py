@@ -45,9 +45,7 @@ def declared_pixels(data: bytes, name: str, max_pixels: int) -> int:
     return width * height
 
 
-def create_app(
-    colorizer: Colorizer, max_upload_bytes: int = 25 * 2**20, max_pixels: int = 50_000_000, name: str = "model", max_queue: int = 8
-) -> FastAPI:
+def create_app(colorizer: Colorizer, max_upload_bytes: int = 25 * 2**20, max_pixels: int = 50_000_000, name: str = "model", max_queue: int = 8) -> FastAPI:
     """The app around one Colorizer: one photo through the model at a time, at most `max_queue` waiting."""
     app = FastAPI(title="colorgan", description="Colourise black-and-white photographs, optionally with colour hints.", version="2")
     too_big = f"upload larger than the {max_upload_bytes / 2**20:.3g} MiB limit"
@@ -102,7 +100,8 @@ def create_app(
         file: UploadFile = File(..., description="the photo (any size; colour or grey)"),
         render_factor: int | None = Form(None, description="long side of the model's input = 16 x this (default: the training size)"),
         hints: str | None = Form(
-            None, description='JSON list of colour hints, [{"x": 120, "y": 80, "color": "#3060C0"}, ...]: x, y in the photo\'s pixels from the top-left (models trained with hints)'
+            None,
+            description='JSON list of colour hints, [{"x": 120, "y": 80, "color": "#3060C0"}, ...]: x, y in the photo\'s pixels from the top-left (models trained with hints)',
         ),
     ) -> Response:
         """Colourise one uploaded photo, optionally with colour hints; returns a PNG of the same size."""
@@ -120,7 +119,9 @@ def create_app(
         except (ValueError, UserError) as exc:
             raise HTTPException(400, f"hints: {exc}") from None
         if given and not colorizer.contract.hints:
-            raise HTTPException(400, "this model was trained without hints: send no hints, or serve a model trained with them (colorgan-train experiment=hints)")
+            raise HTTPException(
+                400, "this model was trained without hints: send no hints, or serve a model trained with them (colorgan-train experiment=hints)"
+            )
         if waiting >= max_queue:
             raise HTTPException(503, f"{waiting} photos are waiting: try again shortly", headers={"Retry-After": str(max(1, waiting))})
         waiting += 1
