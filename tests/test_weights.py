@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from colorgan.errors import UserError
-from colorgan.weights import hub_file
+from colorgan.weights import hub_file, hub_path, torch_hub_file
 from conftest import compose_config
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -111,6 +111,16 @@ def test_a_given_file_wins_without_a_request(hub, tmp_path):
     assert hub_file(hub.serve("tiny-00000000.pth", b"y"), str(given), "tiny weights", "tiny_weights") == given and not hub.requests
     with pytest.raises(UserError, match=r"^no tiny weights at /no/such.pth: give an existing file \(tiny_weights=PATH\)$"):
         hub_file(hub.url + "/tiny.pth", "/no/such.pth", "tiny weights", "tiny_weights")
+
+
+def test_a_given_file_is_lent_to_torch_hub_and_torch_home_stays_in_charge(tmp_path, monkeypatch):
+    """torch_hub_file (LPIPS with lpips_weights=PATH) shows the file where torch hub looks, then leaves no hub dir pinned."""
+    given, url = tmp_path / "mine.pth", "https://example.org/models/alexnet-owt-7be5be79.pth"
+    given.write_bytes(b"x")
+    with torch_hub_file(given, url):
+        assert hub_path(url).read_bytes() == b"x"
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "elsewhere"))
+    assert torch.hub.get_dir() == str(tmp_path / "elsewhere" / "hub")
 
 
 @pytest.mark.parametrize("switch", ["COLORGAN_OFFLINE", "HF_HUB_OFFLINE"])

@@ -64,7 +64,7 @@ def torch_hub_file(path: Path, url: str) -> Iterator[None]:
     if path.resolve() == hub_path(url).resolve():
         yield
         return
-    previous = torch.hub.get_dir()
+    previous = torch.hub._hub_dir  # None unless set_dir was called: restoring None (not get_dir()) keeps TORCH_HOME in charge
     with tempfile.TemporaryDirectory() as hub:
         torch.hub.set_dir(hub)
         try:
@@ -72,7 +72,7 @@ def torch_hub_file(path: Path, url: str) -> Iterator[None]:
             hub_path(url).symlink_to(path.resolve())
             yield
         finally:
-            torch.hub.set_dir(previous)
+            torch.hub._hub_dir = previous
 
 
 @contextlib.contextmanager
