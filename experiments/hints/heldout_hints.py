@@ -26,6 +26,7 @@ from PIL import Image
 
 from colorgan.color import fit_to_gamut, load_rgb, model_to_rgb, rgb_to_lab, rgb_to_model
 from colorgan.hints import Hint, rasterize
+from colorgan.io import write_json_atomic
 from colorgan.metrics import ciede2000
 from colorgan.propagation import METHODS, propagate
 
@@ -90,7 +91,7 @@ def main() -> None:
             rows[name][count] = round(float(np.mean(values)), 3)
         print(count, {k: v[count] for k, v in rows.items()}, flush=True)
     record = {"checkpoint": args.checkpoint, "photos": [p.name for p in photos], "patch": PATCH, "seed": args.seed, "mean_ciede2000": rows}
-    Path(args.out).write_text(json.dumps(record, indent=2) + "\n")
+    write_json_atomic(Path(args.out), record)
 
 
 if __name__ == "__main__":
