@@ -1,5 +1,5 @@
-"""colorgan-eval: the metrics table with the grey baseline, FID/LPIPS from local weights or reported unavailable
-with what to put where."""
+"""colorgan-eval: the metrics table with the grey baseline, FID as published tables compute it, FID/LPIPS from local
+weights or reported unavailable with what to put where."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3
 from torchvision.models import AlexNet_Weights, alexnet
 
-from colorgan.evaluate import markdown_table, run
+from colorgan.evaluate import FID_PROTOCOL, markdown_table, run
 from conftest import compose_config, write_scenes
 
 BIN = Path(sys.executable).parent
@@ -60,11 +61,16 @@ def test_table_of_every_metric_with_the_grey_baseline(tmp_path, tiny_checkpoint,
     record = run(cfg)
     rows = {r["model"]: r for r in record["rows"]}
     assert list(rows) == ["grey (ab = 0)", "first", "second"] and record["images"] == 5
-    assert all(math.isfinite(v) for r in rows.values() for v in r.values() if not isinstance(v, str))
+    assert all(math.isfinite(v) for r in rows.values() for k, v in r.items() if k not in ("model", "fid"))
     assert rows["grey (ab = 0)"]["cf"] < 0.01 and rows["first"]["de2000"] == pytest.approx(rows["second"]["de2000"])
-    assert record["fid"] == {"features": 2048, "weights": str(fid_file), "resize": record["fid"]["resize"], "available": True, "images": 5}
+    # FID on 5 images is refused, with the protocol and the reason in the record
+    bias = "on few images FID is mostly its small-sample bias; published values use 5,000+"
+    reason = f"FID refused: 5 images, under the 100 needed ({bias}): evaluate on at least 100"
+    assert all(r["fid"] is None for r in rows.values())
+    assert record["fid"] == FID_PROTOCOL | {"weights": str(fid_file), "available": True, "images": 5, "reason": reason}
     saved = json.loads((tmp_path / "results.json").read_text())
-    assert saved["rows"] == record["rows"] and (tmp_path / "results.md").read_text().strip() == markdown_table(record["rows"])
+    assert saved["rows"] == record["rows"] and saved["fid"]["reason"] == reason
+    assert (tmp_path / "results.md").read_text() == markdown_table(record["rows"]) + "\n\n" + "\n".join(record["notes"]) + "\n" and reason in record["notes"]
     from PIL import Image
 
     sheet = Image.open(tmp_path / "contact_sheet.png")
@@ -82,6 +88,36 @@ def test_missing_weights_are_reported_unavailable_with_the_path(tmp_path, tiny_c
         assert reason in (tmp_path / "results.md").read_text()
     assert all(r["fid"] is None and r["lpips"] is None for r in record["rows"])
     assert "n/a" in markdown_table(record["rows"])
+
+
+def test_fid_is_the_published_protocol(fid_file, monkeypatch):
+    """FID as torch-fidelity's Inception features of rounded uint8 images give it, with the Fréchet distance computed
+    independently (the value; that it needs 100 images is the test above, so 6 images pass the gate here)."""
+    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+
+    from colorgan import evaluate as evaluation
+    from colorgan.color import model_to_rgb, rgb_to_model
+
+    monkeypatch.setattr(evaluation, "MIN_FID_IMAGES", 6)
+    true = torch.randint(0, 256, (6, 3, 35, 45), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    fid = evaluation.evaluate({}, list(true), torch.device("cpu"), fid_weights=str(fid_file))["rows"][0]["fid"]
+
+    L, ab = rgb_to_model(true.float() / 255)
+    grey = model_to_rgb(L, torch.zeros_like(ab)).clamp(0, 1).numpy() * 255  # the grey row's images
+    inception = FeatureExtractorInceptionV3("inception-v3-compat", ["2048"], feature_extractor_weights_path=str(fid_file))
+    images = {"real": true.numpy(), "rounded": np.round(grey).astype(np.uint8), "truncated": grey.astype(np.uint8)}
+    with torch.no_grad():
+        features = {name: inception(torch.from_numpy(x))[0].double().numpy() for name, x in images.items()}
+    # random weights give features of order 1e-8 and distances of order 1e-13: relative tolerances only
+    assert fid == pytest.approx(frechet_distance(features["real"], features["rounded"]), rel=1e-4, abs=0)
+    assert fid != pytest.approx(frechet_distance(features["real"], features["truncated"]), rel=1e-3, abs=0)  # what torchmetrics' normalize=True gives
+
+
+def frechet_distance(x: np.ndarray, y: np.ndarray) -> float:
+    """|mu_x - mu_y|^2 + tr(S_x) + tr(S_y) - 2 tr sqrt(S_x S_y), S = A^T A / (n - 1) for centred features A (n < dim):
+    the nonzero eigenvalues of S_x S_y are the squared singular values of A B^T / (n - 1), so tr sqrt is its nuclear norm."""
+    a, b = x - x.mean(0), y - y.mean(0)
+    return float(((x.mean(0) - y.mean(0)) ** 2).sum() + ((a**2).sum() + (b**2).sum() - 2 * np.linalg.norm(a @ b.T, "nuc")) / (len(x) - 1))
 
 
 def test_command_line_prints_the_table(tmp_path, tiny_checkpoint, photos):

@@ -1,11 +1,16 @@
 """Compare colourisers on one data set: the field's metrics per model plus the grey baseline, and a contact sheet;
 with hints, rows per hint count beside no-learning propagation baselines. The library side of colorgan-eval.
 
-Metrics: PSNR, SSIM, mean CIEDE2000, colourfulness and |dCF| (colorgan.metrics), LPIPS (AlexNet,
-torchmetrics) and FID (Inception-v3 pool features, 2048-d, torchmetrics with torch-fidelity's
-weights). LPIPS and FID need pretrained weights: a given file, else torch hub's cache, downloaded there on
-first use unless offline (colorgan.weights); when they cannot be had the metric is reported unavailable
-with the one-line reason.
+Metrics: PSNR, SSIM, mean CIEDE2000, colourfulness (`cf`, DDColor's absolute-opponent variant that papers
+tabulate, and `cf_signed`, Hasler and Suesstrunk's signed one) and |dCF| on `cf` (colorgan.metrics), LPIPS
+(AlexNet, torchmetrics) and FID as the published tables compute it (below). LPIPS and FID need pretrained
+weights: a given file, else torch hub's cache, downloaded there on first use unless offline (colorgan.weights);
+when they cannot be had the metric is reported unavailable with the one-line reason.
+
+FID: Inception-v3 pool features (2048-d, torch-fidelity's network and weights, as pytorch-fid), every image
+resized to 299x299 with torch-fidelity's TF-1.x bilinear resize (no antialiasing: torchmetrics' default
+antialiases) from uint8 pixels rounded from [0, 1] (torchmetrics' normalize=True truncates with .byte(), which
+darkens by half a level on average); refused (None, with the reason) under MIN_FID_IMAGES images.
 """
 
 from __future__ import annotations
@@ -28,8 +33,14 @@ from colorgan.models.base import ColorizationModule
 from colorgan.propagation import METHODS, propagate
 from colorgan.weights import hub_file, hub_path, torch_hub_file
 
-COLUMNS = ("psnr", "ssim", "lpips", "de2000", "cf", "dcf", "fid")
-FID_RESIZE = "bilinear with antialiasing to 299x299 (torchmetrics)"
+COLUMNS = ("psnr", "ssim", "lpips", "de2000", "cf", "dcf", "cf_signed", "fid")
+MIN_FID_IMAGES = 100
+FID_PROTOCOL = {
+    "features": 2048,
+    "resize": "299x299, bilinear as TF 1.x (torch-fidelity), no antialiasing",
+    "pixels": "uint8, round(255 x)",
+    "min_images": MIN_FID_IMAGES,
+}
 
 
 def find_weights(url: str, given: str | None, what: str, option: str, check_hash: bool = False) -> dict[str, Any]:
@@ -48,10 +59,10 @@ def lpips_info(given: str | None) -> dict[str, Any]:
 
 
 def fid_info(given: str | None) -> dict[str, Any]:
-    """FID's features and resize, and torch-fidelity's Inception-v3 weights file (given, or the torch hub cache)."""
+    """FID's protocol and torch-fidelity's Inception-v3 weights file (given, or the torch hub cache)."""
     from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3
 
-    return {"features": 2048, "resize": FID_RESIZE} | find_weights(URL_INCEPTION_V3, given, "Inception-v3 weights for FID", "fid_weights")
+    return FID_PROTOCOL | find_weights(URL_INCEPTION_V3, given, "Inception-v3 weights for FID", "fid_weights")
 
 
 def lpips_metric(info: dict[str, Any]) -> Metric | None:
@@ -66,12 +77,17 @@ def lpips_metric(info: dict[str, Any]) -> Metric | None:
 
 
 def fid_metric(info: dict[str, Any]) -> Metric | None:
-    """FID on 2048-d Inception-v3 features of images in [0, 1]; None when unavailable."""
+    """FID on uint8 images with the published tables' resize (FID_PROTOCOL); None when unavailable."""
     if not info["available"]:
         return None
     from torchmetrics.image.fid import FrechetInceptionDistance
 
-    return FrechetInceptionDistance(feature=2048, normalize=True, feature_extractor_weights_path=info["weights"])
+    return FrechetInceptionDistance(feature=2048, antialias=False, feature_extractor_weights_path=info["weights"])
+
+
+def quantise(rgb: torch.Tensor) -> torch.Tensor:
+    """sRGB in [0, 1] as the uint8 pixels a saved image would have (rounded, not truncated)."""
+    return rgb.clamp(0, 1).mul(255).round().to(torch.uint8)
 
 
 class Row:
@@ -90,19 +106,30 @@ class Row:
         if self.lpips is not None:
             self.lpips.update(pred.clamp(0, 1), true.clamp(0, 1))
         if self.fid is not None:
-            self.fid.update(true.clamp(0, 1), real=True)
-            self.fid.update(pred.clamp(0, 1), real=False)
+            self.fid.update(quantise(true), real=True)
+            self.fid.update(quantise(pred), real=False)
 
     def compute(self) -> dict[str, float | None]:
         values: dict[str, float | None] = {k: float(v) for k, v in self.colour.compute().items()}
         values["lpips"] = float(self.lpips.compute()) if self.lpips is not None else None
-        values["fid"] = float(self.fid.compute()) if self.fid is not None and int(self.colour.count) >= 2 else None
+        values["fid"] = float(self.fid.compute()) if self.fid is not None and int(self.colour.count) >= MIN_FID_IMAGES else None
         return {"model": self.name, **{k: values[k] for k in COLUMNS}}
 
 
+def fid_record(info: dict[str, Any], images: int) -> dict[str, Any]:
+    """FID's protocol as run: the image count, and why there is no value when there is none."""
+    if info["available"] and images < MIN_FID_IMAGES:
+        bias = "on few images FID is mostly its small-sample bias; published values use 5,000+"
+        info = info | {"reason": f"FID refused: {images} images, under the {MIN_FID_IMAGES} needed ({bias}): evaluate on at least {MIN_FID_IMAGES}"}
+    return info | {"images": images}
+
+
 def notes(result: dict[str, Any]) -> list[str]:
-    """Why any metric is missing: lines for results.md."""
-    return [info["reason"] for info in (result["fid"], result["lpips"]) if "reason" in info]
+    """What the table's numbers are, and why any are missing: lines for results.md."""
+    fid, lpips = result["fid"], result["lpips"]
+    protocol = f"FID: {fid['features']}-d Inception-v3 pool features, weights {fid['weights']}, resize {fid['resize']}, pixels {fid['pixels']}, {fid['images']} images."
+    cf = "CF: colourfulness with absolute opponents |R-G|, |(R+G)/2-B| (DDColor's, as papers tabulate), |dCF| on it; CF signed: Hasler and Suesstrunk's R-G, (R+G)/2-B."
+    return [cf, fid.get("reason", protocol), *([lpips["reason"]] if "reason" in lpips else [])]
 
 
 def _square(image: torch.Tensor, size: int) -> torch.Tensor:
@@ -190,7 +217,7 @@ def evaluate(
         "images": images,
         "protocol": protocol,
         "hints": counts,
-        "fid": fid | {"images": images},
+        "fid": fid_record(fid, images),
         "lpips": lpips,
         "sheet": make_grid(tiles, nrow=len(models) + 2, padding=2, pad_value=1.0) if tiles else None,
     }
@@ -198,7 +225,16 @@ def evaluate(
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
     """The rows as a Markdown table; unavailable metrics show as 'n/a'."""
-    arrows = {"psnr": "PSNR ↑", "ssim": "SSIM ↑", "lpips": "LPIPS ↓", "de2000": "CIEDE2000 ↓", "cf": "CF", "dcf": "|dCF| ↓", "fid": "FID ↓"}
+    arrows = {
+        "psnr": "PSNR ↑",
+        "ssim": "SSIM ↑",
+        "lpips": "LPIPS ↓",
+        "de2000": "CIEDE2000 ↓",
+        "cf": "CF",
+        "dcf": "|dCF| ↓",
+        "cf_signed": "CF signed",
+        "fid": "FID ↓",
+    }
     lines = ["| model | " + " | ".join(arrows[c] for c in COLUMNS) + " |", "|---" * (len(COLUMNS) + 1) + "|"]
     for row in rows:
         cells = ["n/a" if row[c] is None else f"{row[c]:.4f}" if c in ("ssim", "lpips") else f"{row[c]:.2f}" for c in COLUMNS]

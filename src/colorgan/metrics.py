@@ -57,24 +57,33 @@ def ciede2000(lab1: torch.Tensor, lab2: torch.Tensor) -> torch.Tensor:
     return torch.sqrt(dl**2 + dc**2 + dhh**2 + r_t * dc * dhh).to(lab1.dtype)
 
 
-def colourfulness(rgb: torch.Tensor) -> torch.Tensor:
-    """Hasler and Suesstrunk (2003) colourfulness of sRGB images (B, 3, H, W) in [0, 1], on the 0-255 scale -> (B,)."""
+def colourfulness(rgb: torch.Tensor, signed: bool = False) -> torch.Tensor:
+    """Colourfulness of sRGB images (B, 3, H, W) in [0, 1] on the 0-255 scale -> (B,):
+    CF = sqrt(std_rg^2 + std_yb^2) + 0.3 sqrt(mean_rg^2 + mean_yb^2) (Hasler and Suesstrunk 2003).
+
+    By default the opponents are absolute, rg = |R - G|, yb = |(R + G)/2 - B|, as DDColor's metric code computes
+    them: the CF (and |dCF|) that colourisation papers tabulate. signed=True gives the paper's signed opponents
+    rg = R - G, yb = (R + G)/2 - B; the two differ for images whose pixels take both signs (red and green, say).
+    """
     r, g, b = (rgb.float() * 255).flatten(2).unbind(1)
     rg, yb = r - g, (r + g) / 2 - b
+    if not signed:
+        rg, yb = rg.abs(), yb.abs()
     std = torch.sqrt(rg.var(dim=1, unbiased=False) + yb.var(dim=1, unbiased=False))
     mean = torch.sqrt(rg.mean(dim=1) ** 2 + yb.mean(dim=1) ** 2)
     return std + 0.3 * mean
 
 
 class ColorMetrics(Metric):
-    """Mean PSNR, SSIM, CIEDE2000 and colourfulness over a dataset; |dCF| compares set-mean colourfulness."""
+    """Mean PSNR, SSIM, CIEDE2000 and colourfulness over a dataset: `cf` with DDColor's absolute opponents (what papers
+    compare), `cf_signed` with Hasler and Suesstrunk's signed ones; |dCF| compares the set means of `cf`."""
 
     full_state_update = False
     higher_is_better = None
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        for name in ("psnr", "ssim", "de2000", "cf", "cf_true", "count"):
+        for name in ("psnr", "ssim", "de2000", "cf", "cf_true", "cf_signed", "count"):
             self.add_state(name, default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
 
     def update(self, pred: torch.Tensor, target: torch.Tensor) -> None:
@@ -84,10 +93,18 @@ class ColorMetrics(Metric):
         self.de2000 += ciede2000(rgb_to_lab(pred), rgb_to_lab(target)).flatten(1).mean(1).sum()
         self.cf += colourfulness(pred).sum()
         self.cf_true += colourfulness(target).sum()
+        self.cf_signed += colourfulness(pred, signed=True).sum()
         self.count += pred.shape[0]
 
     def compute(self) -> dict[str, torch.Tensor]:
         n = self.count.clamp(min=1)
         cf, cf_true = self.cf / n, self.cf_true / n
-        means = {"psnr": self.psnr / n, "ssim": self.ssim / n, "de2000": self.de2000 / n, "cf": cf, "dcf": (cf - cf_true).abs()}
+        means = {
+            "psnr": self.psnr / n,
+            "ssim": self.ssim / n,
+            "de2000": self.de2000 / n,
+            "cf": cf,
+            "dcf": (cf - cf_true).abs(),
+            "cf_signed": self.cf_signed / n,
+        }
         return {k: v.float() for k, v in means.items()}
