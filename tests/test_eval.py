@@ -55,8 +55,17 @@ def fid_file(tmp_path_factory) -> Path:
 
 def test_table_of_every_metric_with_the_grey_baseline(tmp_path, tiny_checkpoint, photos, fid_file, lpips_file):
     cfg = compose_config(
-        tmp_path, f"ckpt=[{tiny_checkpoint},{tiny_checkpoint}]", "names=[first,second]", f"data.root={photos}", "data.image_size=64",
-        "data.batch_size=2", "logger=none", f"fid_weights={fid_file}", f"lpips_weights={lpips_file}", "sheet_size=3", config_name="eval",
+        tmp_path,
+        f"ckpt=[{tiny_checkpoint},{tiny_checkpoint}]",
+        "names=[first,second]",
+        f"data.root={photos}",
+        "data.image_size=64",
+        "data.batch_size=2",
+        "logger=none",
+        f"fid_weights={fid_file}",
+        f"lpips_weights={lpips_file}",
+        "sheet_size=3",
+        config_name="eval",
     )
     record = run(cfg)
     rows = {r["model"]: r for r in record["rows"]}
@@ -123,7 +132,10 @@ def frechet_distance(x: np.ndarray, y: np.ndarray) -> float:
 def test_command_line_prints_the_table(tmp_path, tiny_checkpoint, photos):
     result = subprocess.run(
         [str(BIN / "colorgan-eval"), f"ckpt={tiny_checkpoint}", f"data.root={photos}", "data.image_size=64", "logger=none", f"hydra.run.dir={tmp_path}"],
-        capture_output=True, text=True, cwd=tmp_path, timeout=300,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "| grey (ab = 0) |" in result.stdout and "| pix2pix (" in result.stdout and "FID unavailable: no weights at" in result.stdout
