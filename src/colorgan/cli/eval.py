@@ -19,12 +19,9 @@ def _app(cfg: DictConfig) -> None:
     with report_user_errors(PROG):
         record = evaluate(cfg)
     print(record["table"])
-    print(
-        f"{record['images']} images, protocol {record['protocol']}; FID: {record['fid']['features']}-d Inception-v3 features, {record['fid']['resize']}, weights {record['fid']['weights']}"
-    )
-    for metric in ("fid", "lpips"):
-        if not record[metric]["available"]:
-            print(f"{metric.upper()} unavailable: no weights at {record[metric]['weights']} (give {metric}_weights=PATH)")
+    print(f"{record['images']} images, protocol {record['protocol']}")
+    for note in record["notes"]:  # what CF and FID are, and why a metric is missing
+        print(note)
     print(f"results: {record['output_dir']}/results.json, results.md, contact_sheet.png")
 
 
