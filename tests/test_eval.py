@@ -138,7 +138,11 @@ def test_command_line_prints_the_table(tmp_path, tiny_checkpoint, photos):
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "| grey (ab = 0) |" in result.stdout and "| pix2pix (" in result.stdout and "downloads are off (COLORGAN_OFFLINE/HF_HUB_OFFLINE): put weights-inception" in result.stdout
+    assert (
+        "| grey (ab = 0) |" in result.stdout
+        and "| pix2pix (" in result.stdout
+        and "downloads are off (COLORGAN_OFFLINE/HF_HUB_OFFLINE): put weights-inception" in result.stdout
+    )
     bad = subprocess.run([str(BIN / "colorgan-eval"), "ckpt=/no/such.ckpt", f"data.root={photos}"], capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert bad.returncode == 2 and bad.stderr.strip().startswith("colorgan-eval: error: checkpoint /no/such.ckpt does not exist")
 
