@@ -13,7 +13,6 @@ import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
@@ -116,7 +115,7 @@ class Colorizer:
         results = []
         for L, ab in zip(Ls, self.predict_ab(Ls, render_factor, batch_size, hints)):
             rgb = model_to_rgb_in_gamut(L, ab)[0]  # exact at full resolution: only pixels where L differs are left to fit
-            results.append(Image.fromarray(np.round(rgb.permute(1, 2, 0).numpy() * 255).astype(np.uint8)))
+            results.append(Image.fromarray(rgb.mul(255).round_().to(torch.uint8).permute(1, 2, 0).numpy()))
         return results
 
     def colorize(self, image: ImageSource, render_factor: int | None = None, hints: Sequence[Hint] | None = None) -> Image.Image:
