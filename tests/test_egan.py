@@ -348,3 +348,19 @@ def test_a_batch_too_small_to_hold_out_enough_still_trains_and_says_so(monkeypat
     assert len(calls) == 4 and calls[0] == calls[1] and len(calls[0]) == 1
     with pytest.raises(UserError, match="data.batch_size of 2 or more"):
         fit(tiny_egan(), identified_batches(1, batch=1), batch=1)
+
+
+def test_egan_takes_hints(tmp_path):
+    """model.hints=true for E-GAN: evolution runs on hinted inputs, and the checkpoint's contract and generator take
+    L with the hint map."""
+    from colorgan.checkpoint import load_model
+    from colorgan.hints import Hint, rasterize
+
+    overrides = ["experiment=synthetic", "model=egan", "model.hints=true", "logger=none", "model.generator.ngf=8", "model.discriminator.ndf=8"]
+    result = train(compose_config(tmp_path, *overrides, "max_batches=4", "model.eval_size=8"))
+    model = load_model(result["last_checkpoint"])
+    assert model.contract.hints and model.contract.in_channels == 4
+    L = torch.zeros(1, 1, 32, 32)
+    hint = rasterize([Hint(16, 16, (60.0, 60.0), size=5)], (32, 32), (32, 32))
+    with torch.no_grad():
+        assert model(L, hint).shape == (1, 2, 32, 32)
