@@ -166,4 +166,4 @@ def test_slurm_and_tpu_presets_compose():
         tpu = compose("train", ["trainer=tpu"])
     launcher = cfg.hydra.launcher
     assert launcher._target_.endswith("SlurmLauncher") and (launcher.nodes, launcher.tasks_per_node, launcher.gpus_per_node) == (2, 4, 4)
-    assert (tpu.trainer.accelerator, tpu.trainer.precision) == ("tpu", "bf16-true")
+    assert (tpu.trainer.accelerator, tpu.trainer.precision) == ("tpu", "bf16-mixed")
