@@ -50,6 +50,7 @@ def logged(run: Path, name: str) -> list[float]:
         return [float(row[name]) for row in csv.DictReader(f) if row.get(name)]
 
 
+@pytest.mark.slow
 def test_a_damaged_jpeg_and_a_truncated_shard_are_skipped_counted_and_logged(tmp_path):
     shards = prepared(tmp_path)
     damage_jpegs(shards / "train-000000.tar", 1)
@@ -62,6 +63,7 @@ def test_a_damaged_jpeg_and_a_truncated_shard_are_skipped_counted_and_logged(tmp
     assert logged(run, "data/skipped_val") == [1.0]  # one damaged JPEG in one validation pass
 
 
+@pytest.mark.slow
 def test_mostly_bad_data_stops_with_one_line(tmp_path):
     shards = prepared(tmp_path)
     for shard in ("train-000000.tar", "train-000001.tar"):

@@ -30,6 +30,7 @@ def test_a_checkpoint_of_colorgan_0_1_0_still_loads_and_renders_at_its_size():
     assert colorizer.colorize(Image.new("L", (90, 40), 128)).size == (90, 40)
 
 
+@pytest.mark.slow
 def test_deoldify_trained_at_64_px_renders_at_64_px_by_default(tmp_path):
     cfg = compose_config(
         tmp_path,
@@ -164,6 +165,7 @@ def malicious_checkpoint(tmp_path) -> tuple[Path, Path]:
     ],
     ids=["colorize", "serve", "export", "eval", "init_from", "ckpt_path"],
 )
+@pytest.mark.slow
 def test_a_checkpoint_that_would_run_code_is_refused_in_one_line(malicious_checkpoint, tmp_path, command):
     path, marker = malicious_checkpoint
     write_scenes(tmp_path / "photos", 1, size=32)

@@ -33,6 +33,7 @@ def state(path, prefix):
     return {k: v for k, v in weights.items() if k.startswith(prefix)}
 
 
+@pytest.mark.slow
 def test_nogan_runs_every_stage_from_the_previous_ones_checkpoint(tmp_path, vgg_file):
     cfg = nogan_config(tmp_path, vgg_file)
     result = run_stages(cfg)
@@ -58,6 +59,7 @@ def test_nogan_runs_every_stage_from_the_previous_ones_checkpoint(tmp_path, vgg_
     assert before == {name: (tmp_path / name / "checkpoints" / "last.ckpt").stat().st_mtime_ns for name in STAGES[:-1]}
 
 
+@pytest.mark.slow
 def test_start_stage_runs_one_stage_alone_from_given_weights(tmp_path, vgg_file, tiny_deoldify):
     result = run_stages(nogan_config(tmp_path, vgg_file, "start_stage=gan", f"init_from={tiny_deoldify}"))
     assert list(result["stages"]) == ["gan"] and result["init_from"] == tiny_deoldify
@@ -83,6 +85,7 @@ class TurnRecorder(pl.Callback):
         self.turns.append("C" if pl_module.critic_turn else "G")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("threshold", "expected"), [(100.0, "CGCGCGCG"), (0.0, "CCCGCCCG")])
 def test_gan_stage_critic_trains_until_below_threshold(tmp_path, vgg_file, threshold, expected):
     cfg = compose_config(
@@ -106,12 +109,14 @@ def test_gan_stage_critic_trains_until_below_threshold(tmp_path, vgg_file, thres
     assert "".join(recorder.turns) == expected
 
 
+@pytest.mark.slow
 def test_deoldify_small_learns_synthetic_colours(tmp_path, vgg_file):
     cfg = compose_config(tmp_path, "model=deoldify", "data=synthetic", f"model.perceptual_weights={vgg_file}", "logger=none", "trainer.max_epochs=3")
     metrics = train(cfg)["metrics"]
     assert metrics["val/de2000"] <= 0.7 * metrics["val_grey/de2000"]
 
 
+@pytest.mark.slow
 def test_channels_last_run_from_a_pretrained_encoder_colourises_without_the_weights_file(tmp_path, vgg_file):
     weights = tmp_path / "efficientnet_b0.pth"
     torch.save(timm.create_model("efficientnet_b0").state_dict(), weights)
@@ -154,6 +159,7 @@ class ScheduleRecorder(pl.Callback):
         self.total_steps = trainer.lr_scheduler_configs[0].scheduler.total_steps
 
 
+@pytest.mark.slow
 def test_onecycle_spans_max_batches_and_hints_train(tmp_path, vgg_file):
     """A hint model (L + hint map in, first conv's extra channels at zero) trains, and its OneCycle schedule spans the
     run's length in batches (max_batches), not Lightning's estimate from the epochs."""

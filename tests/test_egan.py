@@ -350,6 +350,7 @@ def test_a_batch_too_small_to_hold_out_enough_still_trains_and_says_so(monkeypat
         fit(tiny_egan(), identified_batches(1, batch=1), batch=1)
 
 
+@pytest.mark.slow
 def test_egan_takes_hints(tmp_path):
     """model.hints=true for E-GAN: evolution runs on hinted inputs, and the checkpoint's contract and generator take
     L with the hint map."""

@@ -129,6 +129,7 @@ def frechet_distance(x: np.ndarray, y: np.ndarray) -> float:
     return float(((x.mean(0) - y.mean(0)) ** 2).sum() + ((a**2).sum() + (b**2).sum() - 2 * np.linalg.norm(a @ b.T, "nuc")) / (len(x) - 1))
 
 
+@pytest.mark.slow
 def test_command_line_prints_the_table(tmp_path, tiny_checkpoint, photos):
     result = subprocess.run(
         [str(BIN / "colorgan-eval"), f"ckpt={tiny_checkpoint}", f"data.root={photos}", "data.image_size=64", "logger=none", f"hydra.run.dir={tmp_path}"],
@@ -147,6 +148,7 @@ def test_command_line_prints_the_table(tmp_path, tiny_checkpoint, photos):
     assert bad.returncode == 2 and bad.stderr.strip().startswith("colorgan-eval: error: checkpoint /no/such.ckpt does not exist")
 
 
+@pytest.mark.slow
 def test_wandb_run_gets_the_table_and_the_contact_sheet(tmp_path, tiny_checkpoint, photos):
     cfg = compose_config(tmp_path, f"ckpt={tiny_checkpoint}", f"data.root={photos}", "data.image_size=64", "logger=wandb", config_name="eval")
     run(cfg)

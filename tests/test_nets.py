@@ -135,6 +135,7 @@ def tiny_samples_generator(tmp_path_factory) -> UNetGenerator:
     return load_model(train(compose_config(out, *overrides))["last_checkpoint"]).generator
 
 
+@pytest.mark.slow
 def test_no_periodic_pattern_at_four_times_the_training_size(tiny_samples_generator):
     """Issue #14.1: a model applied at 4x its training size paints a pattern that repeats every 2 ** depth pixels (the
     reference network, global_levels=0, with the same weights); with the innermost levels on their training grid (the

@@ -84,6 +84,7 @@ def test_missing_checkpoint_is_a_user_error(tmp_path):
         train(compose_config(tmp_path, "logger=none", f"ckpt_path={tmp_path / 'nope.ckpt'}"))
 
 
+@pytest.mark.slow
 def test_trains_on_shards_streamed_through_pipe_commands(tmp_path, shards):
     """Object storage works the same way: e.g. pipe:gcloud storage cat gs://... or pipe:aws s3 cp s3://... -"""
     train_urls = [f"pipe:cat {p}" for p in sorted(shards.glob("train-*.tar"))]
@@ -155,6 +156,7 @@ class OptimizerKinds(pl.Callback):
         OptimizerKinds.seen.extend(bool(opt.defaults["fused"]) for opt in trainer.optimizers)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model, fused", [("pix2pix", False), ("egan", True)])
 def test_fused_optimizer_switch_trains(tmp_path, model, fused):
     """E-GAN restores parents' Adam state in place: fused Adam's state must survive that too."""
@@ -174,6 +176,7 @@ def test_fused_optimizer_switch_trains(tmp_path, model, fused):
     assert OptimizerKinds.seen == [fused] * 4 and result["metrics"]["val/de2000"] > 0
 
 
+@pytest.mark.slow
 def test_trains_on_shards_from_an_fsspec_url(tmp_path, shards):
     """Any scheme fsspec knows works as a shard URL (s3://, gcs://, az:// with their fsspec packages); memory:// here."""
     import fsspec

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import numpy as np
+import pytest
 from PIL import Image
 
 from colorgan.inference import Colorizer
@@ -20,6 +21,7 @@ def rss_mb() -> float:
         return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
 
 
+@pytest.mark.slow
 def test_fifty_mixed_requests_from_eight_clients(tiny_checkpoint):
     colorizer = Colorizer.from_checkpoint(tiny_checkpoint, device="cpu")
     photo = io.BytesIO()

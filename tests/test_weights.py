@@ -247,12 +247,14 @@ def timm_hub(hub) -> tuple[FakeHub, float]:
     return hub, float(state["conv_stem.weight"].sum())
 
 
+@pytest.mark.slow
 def test_timm_encoder_fetches_through_the_hugging_face_hub(timm_hub, tmp_path):
     hub, stem_sum = timm_hub
     assert float(encoder_in_subprocess(hub, tmp_path / "hf")) == pytest.approx(stem_sum)
     assert any(hub.requests) and list((tmp_path / "hf" / "hub" / "models--timm--efficientnet_b0.ra_in1k").rglob("model.safetensors"))
 
 
+@pytest.mark.slow
 def test_timm_encoder_offline_is_one_line_without_a_request(timm_hub, tmp_path):
     """COLORGAN_OFFLINE alone keeps the Hugging Face hub offline too (HF_HUB_OFFLINE=1 is conftest's, see test_cli)."""
     hub, _ = timm_hub
