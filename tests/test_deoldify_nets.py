@@ -24,6 +24,7 @@ def test_any_multiple_of_16_works(small, shape):
     assert ab.shape == (1, 2, *shape) and ab.abs().max() <= 1
 
 
+@pytest.mark.slow
 def test_preset_parameter_counts(small):
     assert count(small) == 8_018_259  # the encoder keeps its RGB stem (ImageNet input), 576 more than a summed 1-channel stem
     seed = deoldify_generator("deoldify_seed")

@@ -53,6 +53,7 @@ def fid_file(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_table_of_every_metric_with_the_grey_baseline(tmp_path, tiny_checkpoint, photos, fid_file, lpips_file):
     cfg = compose_config(
         tmp_path,
@@ -99,6 +100,7 @@ def test_missing_weights_are_reported_unavailable_with_the_path(tmp_path, tiny_c
     assert "n/a" in markdown_table(record["rows"])
 
 
+@pytest.mark.slow
 def test_fid_is_the_published_protocol(fid_file, monkeypatch):
     """FID as torch-fidelity's Inception features of rounded uint8 images give it, with the Fréchet distance computed
     independently (the value; that it needs 100 images is the test above, so 6 images pass the gate here)."""

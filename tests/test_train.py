@@ -37,6 +37,7 @@ def test_pix2pix_learns_synthetic_colours(tmp_path):
     assert checkpoint["hyper_parameters"]["generator"]["_target_"] == "colorgan.nets.UNetGenerator"
 
 
+@pytest.mark.slow
 def test_stopped_run_resumes_at_the_same_global_step(tmp_path):
     common = ["experiment=synthetic", "logger=none", "model.generator.ngf=8", "model.discriminator.ndf=8", "data.batches_per_epoch=5", COUNTER]
     first = train(compose_config(tmp_path / "a", *common, "max_batches=3"))  # stops mid-epoch: 3 batches, 2 optimiser steps each

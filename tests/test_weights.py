@@ -195,6 +195,7 @@ def metric_urls(hub, monkeypatch) -> dict[str, str]:
     return {"lpips": AlexNet_Weights.IMAGENET1K_V1.url, "fid": fidelity.URL_INCEPTION_V3}
 
 
+@pytest.mark.slow
 def test_eval_fetches_lpips_and_fid_weights(metric_urls, hub, tmp_path):
     from colorgan.evaluate import fid_info, fid_metric, lpips_info, lpips_metric
 
