@@ -88,6 +88,7 @@ def test_bad_input_is_one_line(tmp_path, args, message, monkeypatch, capfd):
     assert not list(tmp_path.rglob("*.ckpt"))  # a run that failed before its first step leaves no checkpoint
 
 
+@pytest.mark.slow
 def test_bench_data_reports_json(tmp_path):
     from colorgan.data.bundled import ensure_bundled
 
@@ -99,6 +100,7 @@ def test_bench_data_reports_json(tmp_path):
     assert record["images"] == 5 * 32 and record["images_per_s"] > 0 and record["machine"]["cores"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("loop", ["lightning", "plain"])
 def test_bench_train_through_lightning_or_a_plain_loop(tmp_path, loop):
     tiny = ["model=pix2pix", "data.image_size=32", "data.batch_size=2", "model.generator.ngf=8", "model.discriminator.ndf=8"]
