@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
-from PIL import Image
 from pytorch_lightning.callbacks import OnExceptionCheckpoint
 from pytorch_lightning.loggers import WandbLogger
 from torchvision.utils import make_grid
 
+from colorgan.color import to_pil
 from colorgan.io import atomic_path
 
 HINT_DOT = (255, 0, 255)  # outline of a hint on the grey input: magenta, rare in photos
@@ -29,11 +29,6 @@ def mark_hints(grey: torch.Tensor, hints: torch.Tensor) -> torch.Tensor:
     out = torch.where(mask, colour, grey)
     dot = torch.tensor(HINT_DOT, dtype=grey.dtype).view(3, 1, 1) / 255
     return torch.where(ring, dot, out)
-
-
-def to_pil(grid: torch.Tensor) -> Image.Image:
-    """A float image (3, H, W) in [0, 1] as an 8-bit PIL image (what image files and wandb store)."""
-    return Image.fromarray(grid.clamp(0, 1).mul(255).round().to(torch.uint8).permute(1, 2, 0).numpy())
 
 
 class SampleGrid(pl.Callback):

@@ -134,6 +134,16 @@ def model_to_rgb_in_gamut(L: torch.Tensor, ab: torch.Tensor, steps: int = 8) -> 
         return torch.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear.pow(1 / 2.4) - 0.055)
 
 
+def to_uint8(rgb: torch.Tensor) -> torch.Tensor:
+    """sRGB in [0, 1] as the uint8 pixels a saved image has (clamped, rounded, not truncated)."""
+    return rgb.clamp(0, 1).mul(255).round().to(torch.uint8)
+
+
+def to_pil(rgb: torch.Tensor) -> Image.Image:
+    """A float image (3, H, W) in [0, 1] as an 8-bit PIL image (what image files and wandb store)."""
+    return Image.fromarray(to_uint8(rgb).permute(1, 2, 0).numpy())
+
+
 def open_image(source: ImageSource) -> Image.Image:
     """Open any image file as an upright PIL image (EXIF orientation applied); one-line error if unreadable."""
     if isinstance(source, Image.Image):

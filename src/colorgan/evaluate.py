@@ -23,8 +23,8 @@ import torch
 from torchmetrics import Metric
 from torchvision.utils import make_grid
 
-from colorgan.callbacks import mark_hints, to_pil
-from colorgan.color import model_to_rgb, model_to_rgb_in_gamut, rgb_to_model
+from colorgan.callbacks import mark_hints
+from colorgan.color import model_to_rgb, model_to_rgb_in_gamut, rgb_to_model, to_pil, to_uint8
 from colorgan.errors import UserError
 from colorgan.hints import HintSampler, rasterize
 from colorgan.inference import Colorizer
@@ -85,11 +85,6 @@ def fid_metric(info: dict[str, Any]) -> Metric | None:
     return FrechetInceptionDistance(feature=2048, antialias=False, feature_extractor_weights_path=info["weights"])
 
 
-def quantise(rgb: torch.Tensor) -> torch.Tensor:
-    """sRGB in [0, 1] as the uint8 pixels a saved image would have (rounded, not truncated)."""
-    return rgb.clamp(0, 1).mul(255).round().to(torch.uint8)
-
-
 class Row:
     """Every metric for one colouriser (or the grey baseline) over the data set."""
 
@@ -106,8 +101,8 @@ class Row:
         if self.lpips is not None:
             self.lpips.update(pred.clamp(0, 1), true.clamp(0, 1))
         if self.fid is not None:
-            self.fid.update(quantise(true), real=True)
-            self.fid.update(quantise(pred), real=False)
+            self.fid.update(to_uint8(true), real=True)
+            self.fid.update(to_uint8(pred), real=False)
 
     def compute(self) -> dict[str, float | None]:
         values: dict[str, float | None] = {k: float(v) for k, v in self.colour.compute().items()}

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from colorgan.checkpoint import load_model
-from colorgan.color import ImageSource, fit_to_gamut, load_rgb, model_to_rgb_in_gamut, rgb_to_model
+from colorgan.color import ImageSource, fit_to_gamut, load_rgb, model_to_rgb_in_gamut, rgb_to_model, to_pil
 from colorgan.errors import UserError
 from colorgan.hints import Hint, rasterize
 from colorgan.models.base import ColorizationModule
@@ -115,7 +115,7 @@ class Colorizer:
         results = []
         for L, ab in zip(Ls, self.predict_ab(Ls, render_factor, batch_size, hints)):
             rgb = model_to_rgb_in_gamut(L, ab)[0]  # exact at full resolution: only pixels where L differs are left to fit
-            results.append(Image.fromarray(rgb.mul(255).round_().to(torch.uint8).permute(1, 2, 0).numpy()))
+            results.append(to_pil(rgb))
         return results
 
     def colorize(self, image: ImageSource, render_factor: int | None = None, hints: Sequence[Hint] | None = None) -> Image.Image:

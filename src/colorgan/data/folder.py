@@ -6,7 +6,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from colorgan.color import load_rgb, uint8_to_model
+from colorgan.color import load_rgb, to_uint8, uint8_to_model
 from colorgan.data.prep import centre_square, gather_sources
 
 
@@ -23,7 +23,7 @@ class FolderImages(Dataset):
 
     def __getitem__(self, index: int) -> torch.Tensor:
         square = centre_square(load_rgb(self.sources[index].path), self.image_size)
-        return square.clamp(0, 1).mul(255).round().to(torch.uint8)
+        return to_uint8(square)
 
 
 class FolderDataModule(pl.LightningDataModule):
