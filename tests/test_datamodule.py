@@ -52,3 +52,33 @@ def test_missing_data_is_a_user_error(tmp_path):
         LabDataModule(train_urls=str(tmp_path / "nothing-{0..3}.tar")).setup("fit")
     with pytest.raises(UserError, match="colorgan-prep"):
         LabDataModule(root=str(tmp_path)).setup("fit")
+
+
+def test_the_samples_set_holds_every_bundled_photo_split_by_photo(tmp_path):
+    """Issue #14.3: every listed photo is in the set, no photo is on both sides, and the validation set's first
+    samples come from different photos (the dashboard's grid shows the first eight)."""
+    import tarfile
+
+    from colorgan.data.bundled import SAMPLE_PHOTOS
+
+    root = ensure_bundled("samples", tmp_path / "samples")
+    sources = {"train": [], "val": []}
+    for shard in sorted(root.glob("*.tar")):
+        with tarfile.open(shard) as tar:
+            for member in tar.getmembers():
+                if member.name.endswith(".json"):
+                    meta = json.loads(tar.extractfile(member).read())
+                    sources[meta["split"]].append(meta["source"])
+    assert {s for split in sources.values() for s in split} == {f"{package}:{name}" for package, name in SAMPLE_PHOTOS}
+    assert not set(sources["train"]) & set(sources["val"])
+    assert len(set(sources["val"][:3])) == 3
+
+
+def test_a_bundled_set_of_an_older_version_is_rebuilt(tmp_path):
+    root = ensure_bundled("samples", tmp_path / "samples")
+    manifest = json.loads((root / "manifest.json").read_text())
+    (root / "manifest.json").write_text(json.dumps({**manifest, "version": manifest["version"] - 1}))
+    (root / "leftover.tar").touch()
+    ensure_bundled("samples", root)
+    assert json.loads((root / "manifest.json").read_text()) == manifest
+    assert not (root / "leftover.tar").exists() and not list(tmp_path.glob(".samples-*"))
