@@ -14,6 +14,10 @@ from PIL import Image
 from colorgan.config import config_dir
 from colorgan.data.synthetic import synthetic_scene
 
+if os.environ.get("PYTEST_XDIST_WORKER"):  # pytest -n 2: one thread per worker (and its subprocesses), or their pools fight over the cores
+    os.environ["OMP_NUM_THREADS"] = "1"
+    torch.set_num_threads(1)
+
 
 @pytest.fixture(scope="session", autouse=True)
 def isolated_environment(tmp_path_factory):
