@@ -109,11 +109,11 @@ def test_gan_stage_critic_trains_until_below_threshold(tmp_path, vgg_file, thres
     assert "".join(recorder.turns) == expected
 
 
-@pytest.mark.slow  # two epochs of the synthetic scenes (measured: val CIEDE2000 19.0, 14.0, 13.1 after epochs 1-3; grey 23.4)
+@pytest.mark.slow  # three epochs: val CIEDE2000 19.4, 14.0, 13.6 after epochs 1-3 with one thread (grey 23.4, bar 16.3; one CI run had 17.3 after 2)
 def test_deoldify_small_learns_synthetic_colours(tmp_path, vgg_file):
-    cfg = compose_config(tmp_path, "model=deoldify", "data=synthetic", f"model.perceptual_weights={vgg_file}", "logger=none", "trainer.max_epochs=2")
+    cfg = compose_config(tmp_path, "model=deoldify", "data=synthetic", f"model.perceptual_weights={vgg_file}", "logger=none", "trainer.max_epochs=3")
     metrics = train(cfg)["metrics"]
-    assert metrics["val/de2000"] <= 0.7 * metrics["val_grey/de2000"]
+    assert metrics["val/de2000"] <= 0.7 * metrics["val_grey/de2000"], metrics
 
 
 @pytest.mark.slow
