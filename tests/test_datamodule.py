@@ -82,3 +82,19 @@ def test_a_bundled_set_of_an_older_version_is_rebuilt(tmp_path):
     ensure_bundled("samples", root)
     assert json.loads((root / "manifest.json").read_text()) == manifest
     assert not (root / "leftover.tar").exists() and not list(tmp_path.glob(".samples-*"))
+
+
+def test_the_same_seed_reads_the_same_training_batches(synthetic_root):
+    """Sample shuffle and augmentation follow the run's seed (webdataset's shuffle alone draws its seed from the clock)."""
+    import pytorch_lightning as pl
+
+    def first_batches(seed: int) -> torch.Tensor:
+        pl.seed_everything(seed, verbose=False)
+        dm = LabDataModule(root=str(synthetic_root), image_size=32, batch_size=8, num_workers=0, batches_per_epoch=3, seed=seed)
+        dm.setup("fit")
+        return torch.cat([torch.cat(list(dm.train_dataloader())) for _ in range(2)])  # two epochs
+
+    first = first_batches(0)
+    assert torch.equal(first, first_batches(0))
+    assert not torch.equal(first, first_batches(1))
+    assert not torch.equal(first[:24], first[24:])  # the second epoch reads other samples

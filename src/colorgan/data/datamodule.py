@@ -14,7 +14,7 @@ import glob
 import io
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -123,6 +123,17 @@ def stack_channels_last(images: list[torch.Tensor]) -> torch.Tensor:
     return torch.stack([image.permute(1, 2, 0) for image in images]).permute(0, 3, 1, 2)
 
 
+class SeededShuffle:
+    """webdataset's sample shuffle with its seed drawn from Python's `random` when a pass starts (webdataset's own
+    draws it from the clock), so that runs with the same seed read the same samples in the same order."""
+
+    def __init__(self, bufsize: int, initial: int):
+        self.bufsize, self.initial = bufsize, initial
+
+    def __call__(self, samples: Iterator[dict]) -> Iterator[dict]:
+        return wds.shuffle(self.bufsize, self.initial, seed=random.getrandbits(64))(samples)
+
+
 def _worker_seed(seed: int, rank: int) -> int:
     info = torch.utils.data.get_worker_info()
     return seed * 1_000_003 + rank * 1000 + (info.id if info else 0)
@@ -206,7 +217,7 @@ class LabDataModule(pl.LightningDataModule):
         counter = self._counter("train")
         return [
             wds.tarfile_to_samples(handler=counter.handler),
-            wds.shuffle(self.shuffle_buffer, initial=min(100, self.shuffle_buffer)),
+            SeededShuffle(self.shuffle_buffer, initial=min(100, self.shuffle_buffer)),
             wds.map(decode_rgb, handler=counter.handler),
             wds.map(RandomCropFlip(self.image_size, self.crop_scale)),
             wds.batched(self.batch_size, collation_fn=stack_channels_last, partial=False),
