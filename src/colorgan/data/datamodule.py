@@ -125,7 +125,10 @@ def stack_channels_last(images: list[torch.Tensor]) -> torch.Tensor:
 
 class SeededShuffle:
     """webdataset's sample shuffle with its seed drawn from Python's `random` when a pass starts (webdataset's own
-    draws it from the clock), so that runs with the same seed read the same samples in the same order."""
+    draws it from the clock), so that runs with the same seed read the same samples in the same order.
+
+    Not `wds.detshuffle`: its seed is fixed when the pipeline is built and is the same in every worker, whereas
+    `random` follows the run's seed (pl.seed_everything) and differs per DataLoader worker and per pass."""
 
     def __init__(self, bufsize: int, initial: int):
         self.bufsize, self.initial = bufsize, initial
