@@ -42,7 +42,7 @@ def test_deoldify_trained_at_64_px_renders_at_64_px_by_default(tmp_path):
         "trainer.max_epochs=1",
         "data.batches_per_epoch=1",
         "data.batch_size=2",
-        "+trainer.limit_val_batches=1",
+        "trainer.limit_val_batches=1",
     )
     checkpoint = train(cfg)["last_checkpoint"]
     saved = torch.load(checkpoint, weights_only=True)["colorgan"]["model"]

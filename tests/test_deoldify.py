@@ -19,7 +19,7 @@ from colorgan.stages import run_stages
 from colorgan.train import train
 from conftest import compose_config
 
-TOY = ["logger=none", "data.batch_size=4", "data.batches_per_epoch=2", "+trainer.limit_val_batches=2"]
+TOY = ["logger=none", "data.batch_size=4", "data.batches_per_epoch=2", "trainer.limit_val_batches=2"]
 STAGES = ["gen_frozen", "gen_small", "gen_medium", "gen_large", "critic", "gan"]
 
 

@@ -130,7 +130,7 @@ def tiny_samples_generator(tmp_path_factory) -> UNetGenerator:
         "model.discriminator.ndf=8",
         "data.batches_per_epoch=20",
         "trainer.max_epochs=1",
-        "+trainer.limit_val_batches=1",
+        "trainer.limit_val_batches=1",
     ]
     return load_model(train(compose_config(out, *overrides))["last_checkpoint"]).generator
 
