@@ -35,13 +35,13 @@ def truncate(shard: Path) -> None:
     shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 2])
 
 
-def prepared(root: Path) -> Path:
-    """Shards of 40 photos: two training shards, one validation shard."""
+def prepared(root: Path, maxcount: int = 16) -> Path:
+    """Shards of 40 photos (31 for training, 9 for validation: the split is by content hash), `maxcount` per shard."""
     write_scenes(root / "photos", 40, size=96)
     manifest = prepare(
-        [str(root / "photos")], root / "shards", PrepOptions(size=64, val_fraction=0.25, test_fraction=0.0, maxcount=16), workers=1, progress=False
+        [str(root / "photos")], root / "shards", PrepOptions(size=64, val_fraction=0.25, test_fraction=0.0, maxcount=maxcount), workers=1, progress=False
     )
-    assert [s["name"] for s in manifest["shards"]] == ["train-000000.tar", "train-000001.tar", "val-000000.tar"]
+    assert sum(s["count"] for s in manifest["shards"] if s["name"].startswith("train")) == 31
     return root / "shards"
 
 
@@ -64,15 +64,39 @@ def test_a_damaged_jpeg_and_a_truncated_shard_are_skipped_counted_and_logged(tmp
 
 
 @pytest.mark.slow
-def test_mostly_bad_data_stops_with_one_line(tmp_path):
-    shards = prepared(tmp_path)
-    for shard in ("train-000000.tar", "train-000001.tar"):
-        damage_jpegs(shards / shard, 14)  # 28 of 30 training photos
-    args = ["data=shards", f"data.root={shards}", "data.bad_check_after=20", "data.num_workers=1", "logger=none", f"hydra.run.dir={tmp_path / 'run'}", *TINY]
+@pytest.mark.timeout(400)
+@pytest.mark.parametrize("trainer", ["cpu", "ddp_cpu"])
+def test_mostly_bad_data_stops_with_one_line(tmp_path, trainer):
+    """With DDP every rank stops at the same batch: the counts are summed over the ranks before each check, and a rank
+    whose stream runs dry fills its epoch with empty batches that all ranks agree on (one that stopped alone would
+    leave the other waiting in its next all-reduce)."""
+    shards = prepared(tmp_path, maxcount=8)  # two shards per split and rank for DDP
+    for shard in shards.glob("train-*.tar"):
+        damage_jpegs(shard, 7)  # 26 or more of 31 training photos
+    args = ["data=shards", f"data.root={shards}", "data.bad_check_after=20", "data.num_workers=1", f"trainer={trainer}", "logger=none"]
+    args += [f"hydra.run.dir={tmp_path / 'run'}", *TINY]
     result = subprocess.run([str(Path(sys.executable).parent / "colorgan-train"), *args], capture_output=True, text=True, timeout=300)
     assert result.returncode == 2, result.stderr[-3000:]
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("colorgan-train: error: ") and "training samples and shard reads failed" in last and "data.max_bad_fraction=0.01" in last
+    assert last.startswith("colorgan-train: error: ") and ("training samples and shard reads failed" in last or "training data ran dry" in last), last
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(400)
+@pytest.mark.parametrize("trainer", ["cpu", "ddp_cpu"])
+def test_a_stream_that_runs_dry_stops_every_rank_with_one_line(tmp_path, trainer):
+    """Every training read fails but the fraction limit allows it: the stream ends after bad_check_after failures
+    in a row, and the run stops at its first dry batch, on every rank."""
+    shards = prepared(tmp_path, maxcount=8)
+    for shard in shards.glob("train-*.tar"):
+        damage_jpegs(shard, 8)
+    args = ["data=shards", f"data.root={shards}", "data.bad_check_after=20", "data.max_bad_fraction=1", "data.num_workers=1", f"trainer={trainer}"]
+    args += ["logger=none", f"hydra.run.dir={tmp_path / 'run'}", *TINY]
+    result = subprocess.run([str(Path(sys.executable).parent / "colorgan-train"), *args], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2, result.stderr[-3000:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("colorgan-train: error: training data ran dry: 20 reads in a row failed"), last
     assert "Traceback" not in result.stderr
 
 

@@ -1,4 +1,5 @@
 import json
+from itertools import islice
 
 import pytest
 import torch
@@ -6,6 +7,7 @@ import torch
 from colorgan.data.bundled import ensure_bundled
 from colorgan.data.datamodule import LabDataModule
 from colorgan.errors import UserError
+from conftest import compose_config
 
 
 @pytest.fixture(scope="module")
@@ -98,3 +100,15 @@ def test_the_same_seed_reads_the_same_training_batches(synthetic_root):
     assert torch.equal(first, first_batches(0))
     assert not torch.equal(first, first_batches(1))
     assert not torch.equal(first[:24], first[24:])  # the second epoch reads other samples
+
+
+def test_shard_resampling_follows_the_runs_seed(synthetic_root, tmp_path):
+    def shard_order(seed: int) -> list[str]:
+        dm = LabDataModule(root=str(synthetic_root), image_size=32, batch_size=8, num_workers=0, seed=seed)
+        dm.setup("fit")
+        shards = dm.train_dataset(rank=0).pipeline[0]  # the ResampledShards stage
+        return [s["url"] for s in islice(iter(shards), 20)]
+
+    assert shard_order(0) == shard_order(0)
+    assert shard_order(0) != shard_order(1)
+    assert compose_config(tmp_path, "seed=7").data.seed == 7 and compose_config(tmp_path, "data=shards", "data.root=x", "seed=3").data.seed == 3

@@ -14,8 +14,9 @@ import glob
 import io
 import math
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import partial
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +138,32 @@ class SeededShuffle:
         return wds.shuffle(self.bufsize, self.initial, seed=random.getrandbits(64))(samples)
 
 
+class Epochs:
+    """Epochs of exactly `n` batches from a loader that is iterated again whenever it ends (as webdataset's
+    `with_epoch`). When a fresh iteration delivers nothing, every read of the rank's stream is failing (see
+    colorgan.data.health): the epoch is then filled with empty ("dry") batches instead of ending early, so that every
+    rank still takes `n` steps and DataHealth stops all of them together at the first dry batch."""
+
+    def __init__(self, loader: Iterable[torch.Tensor], n: int, image_size: int):
+        self.loader, self.n, self.image_size = loader, n, image_size
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self) -> Iterator[torch.Tensor]:
+        return islice(self._stream(), self.n)
+
+    def _stream(self) -> Iterator[torch.Tensor]:
+        delivered = True
+        while delivered:
+            delivered = False
+            for batch in self.loader:
+                delivered = True
+                yield batch
+        while True:
+            yield torch.empty(0, 3, self.image_size, self.image_size, dtype=torch.uint8)
+
+
 def _worker_seed(seed: int, rank: int) -> int:
     info = torch.utils.data.get_worker_info()
     return seed * 1_000_003 + rank * 1000 + (info.id if info else 0)
@@ -152,6 +179,8 @@ class LabDataModule(pl.LightningDataModule):
     Samples that cannot be decoded and shards that cannot be read are skipped with a warning and counted
     (`skip_counters`, logged by colorgan.data.health.DataHealth); more than `max_bad_fraction` of what was
     read, once `bad_check_after` samples were read, stops the run with one line.
+
+    `seed` picks the shards each rank and worker resamples (the configs pass the run's seed; None: the clock's).
     """
 
     def __init__(
@@ -169,7 +198,7 @@ class LabDataModule(pl.LightningDataModule):
         shuffle_buffer: int = 1000,
         crop_scale: Sequence[float] = (0.5, 1.0),
         pin_memory: bool = False,
-        seed: int = 0,
+        seed: int | None = 0,
         resample: bool = True,
         max_bad_fraction: float = 0.01,
         bad_check_after: int = 1000,
@@ -229,7 +258,8 @@ class LabDataModule(pl.LightningDataModule):
 
     def train_dataset(self, rank: int = 0) -> wds.DataPipeline:
         """Endless stream of training batches for one rank: resampled shards, sample shuffle, augmentation."""
-        shards = wds.ResampledShards(self.urls["train"], worker_seed=partial(_worker_seed, self.seed, rank), deterministic=True)
+        seed = partial(_worker_seed, self.seed or 0, rank)
+        shards = wds.ResampledShards(self.urls["train"], worker_seed=seed, deterministic=self.seed is not None)
         return wds.DataPipeline(shards, *self._augmented_batches())
 
     def epoch_dataset(self, rank: int = 0, world_size: int = 1) -> wds.DataPipeline:
@@ -276,13 +306,13 @@ class LabDataModule(pl.LightningDataModule):
         trainer = self.trainer
         return (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
 
-    def train_dataloader(self) -> wds.WebLoader:
+    def train_dataloader(self) -> Epochs:
         rank, world = self._rank()
         if self.resample:
             dataset, n = self.train_dataset(rank), self.batches_per_epoch
         else:
             dataset, n = self.epoch_dataset(rank, world), self.epoch_batches(world)
-        return self._loader(dataset).with_epoch(nbatches=n).with_length(n, silent=True)
+        return Epochs(self._loader(dataset), n, self.image_size)
 
     def _eval_loader(self, split: str) -> wds.WebLoader | list:
         if not self.urls[split]:

@@ -87,7 +87,9 @@ class DataHealth(pl.Callback):
 
     Training counts are logged and checked every `every` batches and at the end of each epoch (one tiny
     all-reduce each time, on every rank, so that all ranks stop together); validation and test counts after
-    each pass.
+    each pass. A training stream that ran dry (`bad_check_after` failed reads in a row: the datamodule then
+    delivers empty batches) stops the run with one line; under DDP the ranks agree on that before every batch
+    (a one-element all-reduce), so that they all stop at the same batch and none waits for the others.
     """
 
     def __init__(self, every: int = 50):
@@ -102,6 +104,19 @@ class DataHealth(pl.Callback):
         # the count is already summed over ranks: syncing with max leaves it as it is (and Lightning does not warn)
         pl_module.log(f"data/skipped_{split}", float(bad), sync_dist=True, reduce_fx="max")
         counter.check(good, bad)
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        first = batch[0] if isinstance(batch, (tuple, list)) else batch
+        dry = len(first) == 0  # from the shape: no device sync
+        if trainer.world_size > 1:
+            dry = bool(trainer.strategy.reduce(torch.tensor(float(dry), device=pl_module.device), reduce_op="sum").item())
+        if dry:
+            self._report(trainer, pl_module, "train")  # the bad-fraction line, when that is why
+            counter = trainer.datamodule.skip_counters["train"]
+            raise UserError(
+                f"training data ran dry: {counter.check_after} reads in a row failed on a rank (data.bad_check_after), the warnings above name them; "
+                "check that the shards are readable (colorgan-prep re-creates damaged ones)"
+            )
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         if (batch_idx + 1) % self.every == 0:
