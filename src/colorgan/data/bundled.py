@@ -61,7 +61,7 @@ def _tiles(image: Image.Image, tile: int = 256, short_side: int = 384) -> list[I
     return [image.crop((x, y, x + tile, y + tile)) for y in starts(h) for x in starts(w)]
 
 
-def _photo_path(package: str, name: str) -> Path:
+def photo_path(package: str, name: str) -> Path:
     if package == "skimage":
         import skimage.data
 
@@ -75,7 +75,7 @@ def _write_samples(out: Path) -> list[dict]:
     records = []
     for split in ("train", "val"):
         photos = [photo for photo, photo_split in SAMPLE_PHOTOS.items() if photo_split == split]
-        tiles = [_tiles(Image.open(_photo_path(*photo)).convert("RGB")) for photo in photos]
+        tiles = [_tiles(Image.open(photo_path(*photo)).convert("RGB")) for photo in photos]
         writer = ShardWriter(out, split, maxcount=8)  # >= 2 shards per split for DDP
         for i, row in enumerate(itertools.zip_longest(*tiles)):  # photos take turns: a split's first samples are varied
             for (package, name), tile in zip(photos, row):
