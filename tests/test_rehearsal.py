@@ -38,7 +38,7 @@ def places365_stand_in(src: Path, count: int = 400) -> None:
 def run(program: str, *args: str) -> None:
     """A console script of the install, or a Python script, as a user runs it."""
     command = [sys.executable, program] if program.endswith(".py") else [str(BIN / program)]
-    result = subprocess.run([*command, *args], capture_output=True, text=True, timeout=600)
+    result = subprocess.run([*command, *args], capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, f"{program}: {result.stderr[-3000:]}"
 
 
@@ -70,7 +70,7 @@ def colourise_through_the_server(url: str, photo: Path, timeout: float = 120) ->
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(1800)
 def test_places365_recipe_to_a_served_model(tmp_path):
     places, shards, run_dir = tmp_path / "test_256", tmp_path / "shards", tmp_path / "run"
     places365_stand_in(places)
@@ -80,8 +80,8 @@ def test_places365_recipe_to_a_served_model(tmp_path):
 
     # the real-run defaults (validation subset, cadence) with a GPU run's numerics; a few hundred batches of a small model
     run(
-        "colorgan-train", "data=shards", f"data.root={shards}", "trainer=cpu_bf16", "channels_last=true", "data.image_size=64", "data.batch_size=8",
-        "data.num_workers=1", "data.batches_per_epoch=100", "trainer.max_epochs=3", "model.generator.ngf=16", "model.discriminator.ndf=16", "logger=csv",
+        "colorgan-train", "data=shards", f"data.root={shards}", "trainer=cpu_bf16", "channels_last=true", "data.image_size=32", "data.batch_size=8",
+        "data.num_workers=1", "data.batches_per_epoch=100", "trainer.max_epochs=2", "model.generator.ngf=16", "model.discriminator.ndf=16", "logger=csv",
         f"hydra.run.dir={run_dir}",
     )  # fmt: skip
     checkpoint = run_dir / "checkpoints" / "last.ckpt"
