@@ -5,7 +5,7 @@ from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
 from colorgan.color import model_to_rgb
 from colorgan.errors import UserError
-from colorgan.nets.deoldify import DeOldifyCritic, deoldify_generator, icnr_
+from colorgan.nets.deoldify import DeOldifyCritic, ReplicationBlur, deoldify_generator, icnr_
 
 
 def count(module):
@@ -112,3 +112,39 @@ def test_critic_gives_patch_logits():
     logits = critic(torch.rand(2, 1, 128, 128), torch.rand(2, 2, 128, 128))
     assert logits.shape == (2, 1, 8, 8)  # 128 -> 64 -> 32 -> 16 -> 8: one logit per 16x16 patch
     assert critic(torch.rand(1, 1, 48, 80), torch.rand(1, 2, 48, 80)).shape == (1, 1, 3, 5)
+
+
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float64])
+def test_blur_computes_what_replication_pad_and_average_pool_did(memory_format, dtype):
+    """ReplicationBlur replaced DeOldify's nn.Sequential(ReplicationPad2d((1, 0, 1, 0)), AvgPool2d(2, stride=1)): same outputs,
+    same gradients (bitwise inside; at the first row and column the border's gradients are summed in another order)."""
+    old = torch.nn.Sequential(torch.nn.ReplicationPad2d((1, 0, 1, 0)), torch.nn.AvgPool2d(2, stride=1))
+    torch.manual_seed(0)
+    x = torch.randn(3, 5, 7, 9, dtype=dtype).to(memory_format=memory_format)
+    grad = torch.randn(3, 5, 7, 9, dtype=dtype)
+    x_old, x_new = x.clone().requires_grad_(), x.clone().requires_grad_()
+    y_old, y_new = old(x_old), ReplicationBlur()(x_new)
+    y_old.backward(grad)
+    y_new.backward(grad)
+    assert torch.equal(y_old, y_new) and y_new.stride() == y_old.stride()
+    assert torch.equal(x_old.grad[..., 1:, 1:], x_new.grad[..., 1:, 1:])
+    torch.testing.assert_close(x_new.grad, x_old.grad, rtol=0, atol=4 * torch.finfo(dtype).eps * grad.abs().max().item())
+
+
+def test_upsampling_blocks_use_the_blur_and_keep_their_weights(small):
+    blurs = [m.blur for m in small.modules() if hasattr(m, "blur")]
+    assert len(blurs) == 5 and all(isinstance(b, ReplicationBlur) and not list(b.parameters()) for b in blurs)
+
+
+@pytest.mark.slow
+def test_blur_compiles_with_a_channels_last_gradient():
+    """experiments/compile/repro_replication_pad.py: the padding DeOldify's blur used failed here under torch.compile."""
+    conv = torch.nn.Conv2d(6, 6, 3, padding=1)
+    blur = ReplicationBlur()
+    x = torch.randn(2, 6, 32, 32).to(memory_format=torch.channels_last).requires_grad_()
+    torch.compile(lambda t: conv(blur(t)))(x).sum().backward()
+    compiled = x.grad.clone()
+    x.grad = None
+    conv(blur(x)).sum().backward()
+    torch.testing.assert_close(compiled, x.grad, rtol=1e-4, atol=1e-5)

@@ -94,8 +94,15 @@ def check_length(cfg: DictConfig) -> None:
             cfg.trainer.max_epochs = -1  # BatchLimit ends the run, also when it resumes after a stop mid-epoch
 
 
-def compile_networks(model: pl.LightningModule) -> None:
-    """torch.compile every network of the model's contract in place (parameter names, so checkpoints, do not change)."""
+def compile_networks(model: pl.LightningModule, cache_dir: str | None = None) -> None:
+    """torch.compile every network of the model's contract in place (parameter names, so checkpoints, do not change).
+
+    Compiled code is kept in `cache_dir` (TorchInductor's cache: its kernels and the FX graph and AOTAutograd caches,
+    which torch keeps on by default), so a later run or another job of a sweep that compiles the same networks loads
+    the code instead of compiling it again; None leaves torch's own place (TORCHINDUCTOR_CACHE_DIR, else /tmp).
+    """
+    if cache_dir:
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(Path(cache_dir).resolve())  # read by torch when it first compiles
     for name in model.networks:
         getattr(model, name).compile()
 
@@ -134,7 +141,7 @@ def train(cfg: DictConfig, group: str | None = None, name: str | None = None) ->
     if cfg.get("channels_last"):
         model.to(memory_format=torch.channels_last)
     if cfg.get("compile"):
-        compile_networks(model)
+        compile_networks(model, cfg.paths.get("compile_cache_dir"))
     with closing_loggers():  # one wandb run per training run, finished however it ends
         loggers = make_loggers(cfg, group=group, name=name)
         trainer, callbacks = build_trainer(cfg, loggers)

@@ -50,6 +50,21 @@ def match_size(x: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
     return x
 
 
+class ReplicationBlur(nn.Module):
+    """DeOldify's blur, ReplicationPad2d((1, 0, 1, 0)) then AvgPool2d(2, stride=1): each pixel averaged with its upper,
+    left and upper-left neighbours, the first row and column repeated at the border.
+
+    The padding is done by concatenating the first row and column, the same values and gradients as replication
+    padding: torch.compile's backward of aten.replication_pad2d fails on CPU when its gradient is channels-last
+    (a stride assertion; see experiments/compile/repro_replication_pad.py), concatenation compiles everywhere.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.cat([x[:, :, :1], x], dim=2)
+        x = torch.cat([x[:, :, :, :1], x], dim=3)
+        return F.avg_pool2d(x, 2, stride=1)
+
+
 class PixelShuffleUp(nn.Module):
     """x2 upsampling: ICNR 1x1 conv to 4x channels, pixel shuffle, ReLU, blur (replication pad + 2x2 average)."""
 
@@ -60,7 +75,7 @@ class PixelShuffleUp(nn.Module):
         nn.init.zeros_(conv.bias)
         self.conv = spectral_norm(conv)
         self.shuffle = nn.PixelShuffle(2)
-        self.blur = nn.Sequential(nn.ReplicationPad2d((1, 0, 1, 0)), nn.AvgPool2d(2, stride=1))
+        self.blur = ReplicationBlur()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.blur(F.relu(self.shuffle(self.conv(x))))
