@@ -201,7 +201,7 @@ def test_the_model_card_passes_the_hubs_parsing_and_shows_the_eval_scores(tiny_c
     assert by_type["fid"].metric_args["resize"].startswith("299x299") and by_type["ciede2000"].metric_args == {"protocol": "photo", "images": 4, "hints": 0}
     assert name == "export" and by_type["psnr"].dataset_type == "heldout"
     assert f"{ours['de2000']:.2f}" in card.text and "grey" in card.text  # the table beside the grey baseline
-    assert "colorgan-train experiment=synthetic model.generator.ngf=8" in card.text and "2000 procedural scenes" in card.text
+    assert "colorgan-train experiment=synthetic model.generator.ngf=8" in card.text and "2,000 procedural scenes, not photos" in card.text
     assert "colorgan-colorize" in card.text and "Colorizer.from_pretrained" in card.text
 
 
@@ -267,3 +267,36 @@ def test_the_command_line_round_trip(tiny_checkpoint, photo, tmp_path):
             assert np.array_equal(np.asarray(Image.open(tmp_path / name / photo.name)), np.asarray(local))
         empty = run("colorgan-colorize", "hf://someone/cli", str(photo), "-o", str(tmp_path / "none"), HF_HUB_OFFLINE="1", HF_HOME=str(tmp_path / "empty"))
         assert empty.returncode == 2 and len(empty.stderr.strip().splitlines()) == 1 and "hf://someone/cli" in empty.stderr
+
+
+def test_eval_names_a_hub_model_by_its_repository():
+    from colorgan.evaluate import row_names
+
+    class Pix2Pix:
+        pass
+
+    assert row_names(["hf://someone/tiny@v1"], [Pix2Pix()], None) == ["pix2pix (someone/tiny@v1)"]
+
+
+@pytest.mark.slow  # builds two DeOldify generators
+def test_export_weights_start_a_spectral_norm_generator_where_the_export_is(tmp_path):
+    import copy
+
+    import torch
+    from hydra.utils import instantiate
+
+    from colorgan.export import fold_spectral_norm
+    from colorgan.init_weights import load_generator, settle_spectral_norm
+
+    cfg = compose_config(tmp_path, "model=deoldify", "data=synthetic")
+    torch.manual_seed(0)
+    trained, fresh = instantiate(cfg.model).generator, instantiate(cfg.model).generator
+    x = torch.rand(2, 1, 32, 32) * 2 - 1
+    with torch.no_grad():
+        trained.train()(x)  # batch-norm statistics move
+    settle_spectral_norm(trained)  # a trained model's power iteration has converged
+    with torch.no_grad():
+        expected = trained.eval()(x)
+        assert (fresh.eval()(x) - expected).abs().max() > 0.1
+        load_generator(fresh, fold_spectral_norm(copy.deepcopy(trained)).state_dict(), "export")
+        assert (fresh.eval()(x) - expected).abs().max() < 1e-3  # float32 re-normalisation through the spectral-norm layers: about 1e-4

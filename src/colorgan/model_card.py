@@ -117,7 +117,7 @@ def find_run(checkpoint: str) -> Path | None:
 
 
 def training_data(data: dict[str, Any]) -> tuple[str, int | None]:
-    """What the model was trained on, in words, and how many training photos (None when not recorded)."""
+    """What the model was trained on, in words, and how many training photos (None when not recorded, or not photos)."""
     from colorgan.data.bundled import SAMPLE_PHOTOS, SYNTHETIC_COUNTS
 
     bundled = data.get("bundled")
@@ -127,19 +127,21 @@ def training_data(data: dict[str, Any]) -> tuple[str, int | None]:
             train
         )
     if bundled == "synthetic":
-        return f"colorgan's bundled `synthetic` set: {SYNTHETIC_COUNTS['train']} procedural scenes (not photos)", SYNTHETIC_COUNTS["train"]
+        return f"colorgan's bundled `synthetic` set: {SYNTHETIC_COUNTS['train']:,} procedural scenes, not photos", None
     root = data.get("root")
     manifest = Path(str(root)) / "manifest.json" if root and "${" not in str(root) else None
     if manifest is not None and manifest.is_file():
         count = json.loads(manifest.read_text()).get("splits", {}).get("train")
-        return f"shards prepared by colorgan-prep in {root}", count
-    return f"shards from {root or data.get('train_urls')}", None
+        return f"shards prepared by colorgan-prep in {root}: {count:,} training photos", count
+    return f"shards from {root or data.get('train_urls')} (how many photos is not recorded)", None
 
 
-def plain_words(count: int | None, hints: bool, note: str | None) -> str:
+def plain_words(data: dict[str, Any], count: int | None, hints: bool, note: str | None) -> str:
     """What the model can and cannot do, as plainly as the demo's closing note."""
     if note:
         said = " ".join(note.split())
+    elif data.get("bundled") == "synthetic":
+        said = "It was trained on procedural scenes, not photos: it colours shapes like those, and real photos no better than leaving them grey."
     elif count is None:
         said = "How many photos it was trained on is not recorded here: judge it by the scores below and by trying it on your own photos."
     elif count < FEW_PHOTOS:
@@ -154,10 +156,20 @@ def plain_words(count: int | None, hints: bool, note: str | None) -> str:
     return said
 
 
+def training_length(cfg: dict[str, Any], checkpoint: str) -> str:
+    """How long it trained: the configured length in batches, and the global step the checkpoint was saved at."""
+    from colorgan.checkpoint import read_checkpoint
+
+    epochs, batches, size = cfg.get("trainer", {}).get("max_epochs"), cfg.get("data", {}).get("batches_per_epoch"), cfg.get("data", {}).get("batch_size")
+    configured = f"{cfg['max_batches']} batches" if isinstance(cfg.get("max_batches"), int) else f"{epochs} epochs x {batches} batches"
+    configured += f" of {size} crops" if isinstance(size, int) else ""
+    return f"{configured} (configured); this checkpoint was saved at global step {read_checkpoint(checkpoint).get('global_step')} (optimiser steps)"
+
+
 def score_lines(record: dict[str, Any]) -> list[str]:
     """This model's rows and the grey baseline's as a Markdown table, with the protocol, and its CIEDE2000 against grey."""
     columns = [c for c in METRICS if any(row.get(c) is not None for _, row in rows_of(record, record["model"]))]
-    lines = ["| model | " + " | ".join(METRICS[c][1] for c in columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    lines = ["| model | " + " | ".join(METRICS[c][1].replace("|", "\\|") for c in columns) + " |", "|---" * (len(columns) + 1) + "|"]
     for name in (record["model"], GREY_ROW):
         for hints, row in rows_of(record, name):
             shown = "this model" if name == record["model"] else "grey (ab = 0)"
@@ -167,9 +179,11 @@ def score_lines(record: dict[str, Any]) -> list[str]:
     head = f"Scored by `colorgan-eval` on {record.get('images')} photos of `{Path(str(record.get('data'))).name}`, protocol `{record.get('protocol')}`"
     head += " (each photo coloured as `colorgan-colorize` colours it)." if record.get("protocol") == "photo" else " (the network at the data's size)."
     if ours and grey and ours.get("de2000") is not None:
-        verdict = "closer to" if ours["de2000"] < grey["de2000"] else "no closer to"
-        head += f" Its CIEDE2000 is {ours['de2000']:.2f} against {grey['de2000']:.2f} for leaving the photos grey: {verdict} the true colours than grey."
-    return [head, "", *lines, "", *[f"- {note}" for note in record.get("notes", [])]]
+        change = (grey["de2000"] - ours["de2000"]) / grey["de2000"] * 100
+        verdict = f"{change:.1f} % closer to the true colours than grey" if change >= 0 else f"{-change:.1f} % further from the true colours than grey"
+        head += f" Its CIEDE2000 is {ours['de2000']:.2f} against {grey['de2000']:.2f} for leaving the photos grey: {verdict}."
+    notes = record.get("notes", [])[: 2 if "fid" in columns else 1]  # what CF is, and FID's protocol where FID is given
+    return [head, "", *lines, "", *[f"- {note}" for note in notes]]
 
 
 def card_text(export_dir: Path, checkpoint: str, record: dict[str, Any] | None, license: str, repo_id: str | None, dataset: str | None) -> str:
@@ -186,7 +200,8 @@ def card_text(export_dir: Path, checkpoint: str, record: dict[str, Any] | None, 
     hints = "hint_mask" in contract["inputs"]
     run = find_run(checkpoint)
     cfg = OmegaConf.to_container(OmegaConf.load(run / ".hydra" / "config.yaml"), resolve=False) if run else {}
-    data_words, count = training_data(cfg.get("data", {})) if cfg else ("not recorded (the checkpoint was not found in a colorgan-train run folder)", None)
+    data = cfg.get("data", {}) if cfg else {}
+    data_words, count = training_data(data) if cfg else ("not recorded (the checkpoint was not found in a colorgan-train run folder)", None)
     source = f"hf://{repo_id}" if repo_id else str(export_dir)
     name = repo_id.split("/")[-1] if repo_id else export_dir.name
     card_data = ModelCardData(
@@ -206,7 +221,7 @@ def card_text(export_dir: Path, checkpoint: str, record: dict[str, Any] | None, 
         f"# {name}",
         "",
         f"A colorgan colouriser: a {kind} model ({parameters / 1e6:.2f} M generator parameters) that turns "
-        "black-and-white photos into colour ones. " + plain_words(count, hints, cfg.get("closing_note")),
+        "black-and-white photos into colour ones. " + plain_words(data, count, hints, cfg.get("closing_note")),
         "",
         "## Use it",
         "",
@@ -235,9 +250,10 @@ def card_text(export_dir: Path, checkpoint: str, record: dict[str, Any] | None, 
         "",
         "## Training",
         "",
-        f"- Data: {data_words}" + (f"; {count:,} training images." if count is not None else "."),
+        f"- Data: {data_words}.",
     ]
     if run:
+        lines.append(f"- Length: {training_length(cfg, checkpoint)}.")
         overrides = OmegaConf.load(run / ".hydra" / "overrides.yaml") if (run / ".hydra" / "overrides.yaml").is_file() else []
         lines += [f"- Command: `{' '.join(['colorgan-train', *(shlex.quote(str(o)) for o in overrides)])}`", ""]
         lines += [
