@@ -79,6 +79,12 @@ def test_a_pushed_export_colours_from_the_hub_as_from_its_folder_online_and_offl
     assert np.array_equal(colours("hf://someone/tiny", photo), local)  # the warm cache, and not one request
     assert len(hub.requests) == asked
 
+    monkeypatch.delenv("COLORGAN_OFFLINE")
+    monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")  # online, and the hub unreachable: the warm cache answers
+    monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", "http://127.0.0.1:9/{repo_id}/resolve/{revision}/{filename}")
+    assert np.array_equal(colours("hf://someone/tiny", photo), local)
+
+    monkeypatch.setenv("COLORGAN_OFFLINE", "1")
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty-cache"))
     with pytest.raises(SystemExit) as exit_:
         colorize_main(["hf://someone/tiny", str(photo), "-o", str(tmp_path / "coloured")])

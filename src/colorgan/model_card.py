@@ -53,7 +53,7 @@ def read_results(path: str | Path, checkpoint: str, export_dir: str | Path, repo
         return str(Path(source).resolve()) in ours
 
     names = [name for name, source in scored.items() if same(str(source))] or (list(scored) if len(scored) == 1 else [])
-    if len(names) != 1:
+    if not names:
         raise UserError(
             f"--eval {path} scores {', '.join(scored)} and none is {checkpoint}: evaluate this model (colorgan-eval ckpt={checkpoint}) and give that results.json"
         )
@@ -64,14 +64,11 @@ def read_results(path: str | Path, checkpoint: str, export_dir: str | Path, repo
 
 def rows_of(record: dict[str, Any], name: str) -> list[tuple[int, dict[str, Any]]]:
     """(hint count, row) of one model (or the grey baseline) in a results record."""
+    from colorgan.evaluate import row_name
+
     counts = record.get("hints") or [0]
-    found = []
-    for row in record["rows"]:
-        for count in counts:
-            label = name if counts == [0] else f"{name}, {count} hint{'s' if count != 1 else ''}"
-            if row["model"] == label:
-                found.append((count, row))
-    return found
+    by_label = {row["model"]: row for row in record["rows"]}
+    return [(count, by_label[row_name(name, count, counts)]) for count in counts if row_name(name, count, counts) in by_label]
 
 
 def eval_results(record: dict[str, Any]) -> list:
