@@ -83,6 +83,7 @@ def test_a_pushed_export_colours_from_the_hub_as_from_its_folder_online_and_offl
     monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")  # online, and the hub unreachable: the warm cache answers
     monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", "http://127.0.0.1:9/{repo_id}/resolve/{revision}/{filename}")
     assert np.array_equal(colours("hf://someone/tiny", photo), local)
+    capsys.readouterr()  # huggingface_hub's warning that it used the cached commit
 
     monkeypatch.setenv("COLORGAN_OFFLINE", "1")
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty-cache"))
