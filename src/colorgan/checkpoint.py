@@ -73,8 +73,11 @@ def legacy_contract(model: ColorizationModule, hparams: dict[str, Any]) -> Model
 
 
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> ColorizationModule:
-    """A model in eval mode from a checkpoint or an export folder, on `device`; its contract is set from the file."""
-    path = Path(path)
+    """A model in eval mode from a checkpoint, an export folder or a hub repository (hf://owner/name[@revision],
+    colorgan.hub), on `device`; its contract is set from the file."""
+    from colorgan.hub import local_source
+
+    path = local_source(path)
     if path.is_dir() or path.name == EXPORT_CONFIG:
         model = load_export(path if path.is_dir() else path.parent)
     else:

@@ -252,7 +252,8 @@ def row_names(paths: list[str], models: list, given: list[str] | None) -> list[s
         if len(given) != len(paths):
             raise UserError(f"{len(given)} names for {len(paths)} checkpoints: give one name per checkpoint")
         return list(given)
-    names = [f"{type(m).__name__.lower()} ({Path(p).resolve().parent.parent.name})" for p, m in zip(paths, models, strict=True)]
+    runs = [p.removeprefix("hf://") if p.startswith("hf://") else Path(p).resolve().parent.parent.name for p in paths]  # hub repository, or run folder
+    names = [f"{type(m).__name__.lower()} ({run})" for run, m in zip(runs, models, strict=True)]
     return [f"{n} #{i + 1}" if names.count(n) > 1 else n for i, n in enumerate(names)]
 
 

@@ -51,6 +51,16 @@ class Colorizer:
         """Load a colorgan checkpoint or export folder; `device` is 'auto', 'cpu', 'cuda', 'cuda:1', ..."""
         return cls(load_model(path, pick_device(device)), default_render_factor)
 
+    @classmethod
+    def from_pretrained(cls, name: str | Path, device: str = "auto", default_render_factor: int | None = None) -> Colorizer:
+        """Load a colouriser shared on the Hugging Face Hub: "owner/name", "owner/name@revision" or "hf://..."
+        (fetched into the hub cache, safetensors and JSON only; see colorgan.hub); an existing local path (checkpoint
+        or export folder) is loaded as it is."""
+        from colorgan.hub import PREFIX, is_reference
+
+        local = is_reference(name) or Path(name).exists()
+        return cls.from_checkpoint(name if local else PREFIX + str(name), device, default_render_factor)
+
     def render_shape(self, height: int, width: int, render_factor: int | None) -> tuple[int, int]:
         """(h, w) the model sees: long side 16 x render_factor, aspect ratio kept."""
         factor = render_factor or self.default_render_factor

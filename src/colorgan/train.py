@@ -17,8 +17,10 @@ from pytorch_lightning.plugins.io import CheckpointIO
 from colorgan.callbacks import BatchLimit, SampleGrid
 from colorgan.checkpoint import read_checkpoint, resume_checkpoint
 from colorgan.errors import UserError
+from colorgan.init_weights import load_weights
 from colorgan.io import atomic_path
 from colorgan.tasks import closing_loggers
+from colorgan.wandb_artifacts import offline_log_model
 
 
 def has_wandb_credentials() -> bool:
@@ -38,7 +40,7 @@ def make_loggers(cfg: DictConfig, group: str | None = None, name: str | None = N
                 os.environ.setdefault("WANDB_MODE", "offline")
             os.environ.setdefault("WANDB_SILENT", "true")
             Path(conf.save_dir).mkdir(parents=True, exist_ok=True)
-            loggers.append(instantiate(conf, group=group, name=name))
+            loggers.append(instantiate(conf, group=group, name=name, **offline_log_model(conf)))
         else:
             loggers.append(instantiate(conf))
     return loggers
@@ -60,13 +62,6 @@ class AtomicCheckpointIO(CheckpointIO):
 
     def remove_checkpoint(self, path) -> None:
         self.inner.remove_checkpoint(path)
-
-
-def load_weights(model: pl.LightningModule, path: str) -> None:
-    """Start from the weights of a checkpoint (a new run, unlike ckpt_path, which resumes one)."""
-    if not Path(path).is_file():
-        raise UserError(f"init_from={path} does not exist: give the path of a .ckpt file, e.g. outputs/.../checkpoints/last.ckpt")
-    model.load_state_dict(read_checkpoint(path)["state_dict"])
 
 
 def check_accelerator(trainer_cfg: DictConfig) -> None:

@@ -292,7 +292,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     train.add_argument("--loop", choices=("lightning", "plain"), default="lightning", help="plain: the same pix2pix work without Lightning")
     train.add_argument("overrides", nargs="*", help="Hydra overrides as for colorgan-train, e.g. model=egan data.image_size=64")
     infer = sub.add_parser("infer", help="latency of colourising one photo")
-    infer.add_argument("--ckpt", help="a checkpoint; without it the model comes from the overrides, untrained")
+    infer.add_argument("--ckpt", help="a checkpoint, export folder or hf://owner/name; without it the model comes from the overrides, untrained")
     infer.add_argument("--width", type=int, default=1024)
     infer.add_argument("--height", type=int, default=None, help="default: square")
     infer.add_argument("--render-factor", type=int, default=None)

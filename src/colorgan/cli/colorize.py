@@ -44,7 +44,7 @@ def save_atomic(image: Image.Image, path: Path) -> None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog=PROG, description=__doc__)
-    p.add_argument("checkpoint", help="a .ckpt written by colorgan-train")
+    p.add_argument("checkpoint", help="a .ckpt written by colorgan-train, an export folder, or hf://owner/name[@revision] on the Hugging Face Hub")
     p.add_argument("inputs", nargs="+", help="image files, folders (recursive) or glob patterns")
     p.add_argument("-o", "--out", required=True, help="output folder (input names are mirrored into it)")
     p.add_argument("--render-factor", type=int, default=None, help="model resolution: long side = 16 x N (default: the training size)")

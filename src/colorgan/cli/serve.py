@@ -13,7 +13,7 @@ PROG = "colorgan-serve"
 def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
     p = argparse.ArgumentParser(prog=PROG, description=__doc__)
-    p.add_argument("checkpoint")
+    p.add_argument("checkpoint", help="a .ckpt, an export folder, or hf://owner/name[@revision] on the Hugging Face Hub")
     p.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to listen on every interface")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--device", default="auto")
