@@ -12,13 +12,14 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, open_dict
 from pytorch_lightning.loggers import WandbLogger
-from pytorch_lightning.plugins.io import CheckpointIO
+from pytorch_lightning.plugins.io.wrapper import _WrappingCheckpointIO
 
 from colorgan.callbacks import BatchLimit, SampleGrid
 from colorgan.checkpoint import read_checkpoint, resume_checkpoint
 from colorgan.errors import UserError
 from colorgan.io import atomic_path
 from colorgan.tasks import closing_loggers
+from colorgan.xla import xla_trainer_arguments
 
 
 def has_wandb_credentials() -> bool:
@@ -44,22 +45,14 @@ def make_loggers(cfg: DictConfig, group: str | None = None, name: str | None = N
     return loggers
 
 
-class AtomicCheckpointIO(CheckpointIO):
-    """Lightning's checkpoint writer, through a temporary name renamed when complete: a crash or kill
-    during a save leaves the previous checkpoint intact, never a truncated one under its name."""
-
-    def __init__(self, inner: CheckpointIO):
-        self.inner = inner
+class AtomicCheckpointIO(_WrappingCheckpointIO):
+    """The strategy's checkpoint writer, through a temporary name renamed when complete: a crash or kill
+    during a save leaves the previous checkpoint intact, never a truncated one under its name. A wrapper in
+    Lightning's sense, which XLA strategies accept beside their own writer."""
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options: Any | None = None) -> None:
         with atomic_path(path) as tmp:
-            self.inner.save_checkpoint(checkpoint, tmp, storage_options)
-
-    def load_checkpoint(self, path, map_location: Any | None = None, weights_only: bool | None = None) -> dict[str, Any]:
-        return self.inner.load_checkpoint(path, map_location=map_location, weights_only=weights_only)
-
-    def remove_checkpoint(self, path) -> None:
-        self.inner.remove_checkpoint(path)
+            super().save_checkpoint(checkpoint, tmp, storage_options)
 
 
 def load_weights(model: pl.LightningModule, path: str) -> None:
@@ -105,7 +98,7 @@ def build_trainer(cfg: DictConfig, loggers: list) -> tuple[pl.Trainer, list[pl.C
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values()]
     if cfg.get("max_batches"):
         callbacks.append(BatchLimit(cfg.max_batches))
-    trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, **xla_trainer_arguments(cfg.trainer))
     trainer.strategy.checkpoint_io = AtomicCheckpointIO(trainer.strategy.checkpoint_io)
     return trainer, callbacks
 
