@@ -19,7 +19,7 @@ from colorgan.checkpoint import read_checkpoint, resume_checkpoint
 from colorgan.errors import UserError
 from colorgan.io import atomic_path
 from colorgan.tasks import closing_loggers
-from colorgan.xla import xla_trainer_arguments
+from colorgan.xla import settle, xla_trainer_arguments
 
 
 def has_wandb_credentials() -> bool:
@@ -138,6 +138,7 @@ def train(cfg: DictConfig, group: str | None = None, name: str | None = None) ->
             trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
         if cfg.get("test"):
             trainer.test(model, datamodule=datamodule, ckpt_path="best" if trainer.checkpoint_callback else None, weights_only=True)
+        settle(trainer.strategy.root_device)
         wandb_loggers = [lg for lg in loggers if isinstance(lg, WandbLogger) and lg._experiment is not None]  # rank zero started a run
         checkpoint = trainer.checkpoint_callback
         grids = [c.last_path for c in callbacks if isinstance(c, SampleGrid) and c.last_path]

@@ -69,6 +69,15 @@ def xla_trainer_arguments(trainer_cfg: Any) -> dict[str, Any]:
     return arguments
 
 
+def settle(device: torch.device) -> None:
+    """On an XLA device, run what is still pending as one graph (torch_xla.sync), so that reading the logged metrics
+    afterwards transfers values instead of compiling and running a graph for each; nothing elsewhere."""
+    if device.type == "xla":
+        import torch_xla
+
+        torch_xla.sync()
+
+
 def xla_counts() -> dict[str, int]:
     """torch_xla's counts so far: graph compilations, graph executions and transfers from device to host (each
     one waits for the device: a host sync)."""
