@@ -91,12 +91,13 @@ def xla_counts() -> dict[str, int]:
 
 
 class XLAMetrics(pl.Callback):
-    """Per training batch, torch_xla's compilations, executions and host syncs and the batch's wall time, written
-    as JSON to `path` when training ends, with the ops that fell back to the CPU (what recompiles or stalls on a
-    TPU). Add it with +callbacks.xla_metrics._target_=colorgan.xla.XLAMetrics +callbacks.xla_metrics.path=FILE."""
+    """For the first `batches` training batches, torch_xla's compilations, executions and host syncs and the
+    batch's wall time, rewritten as JSON to `path` after each (the warm-up, where graphs settle or keep
+    recompiling), with the ops that fell back to the CPU so far. Add it to a run with
+    +callbacks.xla_metrics._target_=colorgan.xla.XLAMetrics +callbacks.xla_metrics.path=FILE."""
 
-    def __init__(self, path: str):
-        self.path = Path(path)
+    def __init__(self, path: str, batches: int = 20):
+        self.path, self.limit = Path(path), batches
         self.batches: list[dict[str, float]] = []
         self._start: tuple[float, dict[str, int]] | None = None
 
@@ -104,12 +105,11 @@ class XLAMetrics(pl.Callback):
         self._start = (time.perf_counter(), xla_counts())
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if len(self.batches) >= self.limit:
+            return
+        import torch_xla.debug.metrics as met
+
         started, before = self._start
         after = xla_counts()
         self.batches.append({"seconds": round(time.perf_counter() - started, 3)} | {k: after[k] - before[k] for k in after})
-
-    def on_train_end(self, trainer, pl_module):
-        import torch_xla.debug.metrics as met
-
-        report = {"batches": self.batches, "fallback_ops": met.executed_fallback_ops()}
-        write_json_atomic(self.path, report)
+        write_json_atomic(self.path, {"batches": self.batches, "fallback_ops": met.executed_fallback_ops()})
