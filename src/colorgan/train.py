@@ -12,7 +12,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, open_dict
 from pytorch_lightning.loggers import WandbLogger
-from pytorch_lightning.plugins.io import CheckpointIO
+from pytorch_lightning.plugins.io.wrapper import _WrappingCheckpointIO
 
 from colorgan.callbacks import BatchLimit, SampleGrid
 from colorgan.checkpoint import read_checkpoint, resume_checkpoint
@@ -21,6 +21,7 @@ from colorgan.init_weights import load_weights
 from colorgan.io import atomic_path
 from colorgan.tasks import closing_loggers
 from colorgan.wandb_artifacts import offline_log_model
+from colorgan.xla import settle, xla_trainer_arguments
 
 
 def has_wandb_credentials() -> bool:
@@ -46,22 +47,14 @@ def make_loggers(cfg: DictConfig, group: str | None = None, name: str | None = N
     return loggers
 
 
-class AtomicCheckpointIO(CheckpointIO):
-    """Lightning's checkpoint writer, through a temporary name renamed when complete: a crash or kill
-    during a save leaves the previous checkpoint intact, never a truncated one under its name."""
-
-    def __init__(self, inner: CheckpointIO):
-        self.inner = inner
+class AtomicCheckpointIO(_WrappingCheckpointIO):
+    """The strategy's checkpoint writer, through a temporary name renamed when complete: a crash or kill
+    during a save leaves the previous checkpoint intact, never a truncated one under its name. A wrapper in
+    Lightning's sense, which XLA strategies accept beside their own writer."""
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options: Any | None = None) -> None:
         with atomic_path(path) as tmp:
-            self.inner.save_checkpoint(checkpoint, tmp, storage_options)
-
-    def load_checkpoint(self, path, map_location: Any | None = None, weights_only: bool | None = None) -> dict[str, Any]:
-        return self.inner.load_checkpoint(path, map_location=map_location, weights_only=weights_only)
-
-    def remove_checkpoint(self, path) -> None:
-        self.inner.remove_checkpoint(path)
+            super().save_checkpoint(checkpoint, tmp, storage_options)
 
 
 def check_accelerator(trainer_cfg: DictConfig) -> None:
@@ -107,7 +100,7 @@ def build_trainer(cfg: DictConfig, loggers: list) -> tuple[pl.Trainer, list[pl.C
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values()]
     if cfg.get("max_batches"):
         callbacks.append(BatchLimit(cfg.max_batches))
-    trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, **xla_trainer_arguments(cfg.trainer))
     trainer.strategy.checkpoint_io = AtomicCheckpointIO(trainer.strategy.checkpoint_io)
     return trainer, callbacks
 
@@ -147,6 +140,7 @@ def train(cfg: DictConfig, group: str | None = None, name: str | None = None) ->
             trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
         if cfg.get("test"):
             trainer.test(model, datamodule=datamodule, ckpt_path="best" if trainer.checkpoint_callback else None, weights_only=True)
+        settle(trainer.strategy.root_device)
         wandb_loggers = [lg for lg in loggers if isinstance(lg, WandbLogger) and lg._experiment is not None]  # rank zero started a run
         checkpoint = trainer.checkpoint_callback
         grids = [c.last_path for c in callbacks if isinstance(c, SampleGrid) and c.last_path]
