@@ -15,11 +15,13 @@ NTSC = Fraction(30000, 1001)
 SAMPLE_RATE = 44100
 
 
-def write_clip(path: Path, frames: Sequence[np.ndarray], rate: Fraction = NTSC, audio: bool = True, rotation: int = 0, codec: str = "libx264") -> Path:
+def write_clip(
+    path: Path, frames: Sequence[np.ndarray], rate: Fraction = NTSC, audio: bool = True, rotation: int = 0, codec: str = "libx264", crf: int = 10
+) -> Path:
     """Write RGB uint8 frames (H, W, 3) as a video with a 440 Hz sine track (AAC; Opus for .webm) as long as the video."""
     h, w = frames[0].shape[:2]
     with av.open(str(path), "w") as container:
-        video = container.add_stream(codec, rate=rate, options={"crf": "10"} if codec == "libx264" else {})
+        video = container.add_stream(codec, rate=rate, options={"crf": str(crf)} if codec == "libx264" else {})
         video.width, video.height, video.pix_fmt = w, h, "yuv420p" if codec != "mjpeg" else "yuvj420p"
         if rotation:
             video.set_display_rotation(rotation)

@@ -42,7 +42,10 @@ def open_input(path: str | Path) -> av.container.InputContainer:
     try:
         container = av.open(str(path))
     except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read {path} as a video ({exc.__class__.__name__}: {exc}): give an mp4, mkv, mov, avi or webm file") from exc
+        reason = getattr(exc, "strerror", None) or exc.__class__.__name__
+        raise UserError(
+            f"cannot read {path} as a video ({reason}): it is not a video, or it is cut off before its index; give a complete mp4, mkv, mov, avi or webm file"
+        ) from exc
     if not container.streams.video:
         container.close()
         raise UserError(f"{path} has no video stream: give an mp4, mkv, mov, avi or webm file")

@@ -1,0 +1,207 @@
+"""Colourising film: clips made here with PyAV (H.264 at 30000/1001 frames/s with a sine-wave track)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import torch
+from skimage.color import deltaE_ciede2000, rgb2lab
+from skimage.data import astronaut
+
+from clips import NTSC, audio_samples, decoded_frames, pan, shots_clip, write_clip
+from colorgan.cli.colorize import main as colorize_main
+from colorgan.color import model_to_rgb, rgb_to_model, to_uint8
+from colorgan.hints import Hint
+from colorgan.inference import Colorizer
+from colorgan.video import temporal, track
+from colorgan.video.job import job_folder
+
+
+def stream_facts(path: Path) -> tuple:
+    with av.open(str(path)) as container:
+        video = container.streams.video[0]
+        return video.average_rate, video.width, video.height, container.duration
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_video_keeps_frames_rate_duration_sound_and_finds_cuts(tiny_checkpoint, tmp_path, suffix):
+    src = shots_clip(tmp_path / f"film{suffix}", shot_frames=(20, 20, 20))
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exit_info:
+        colorize_main([tiny_checkpoint, str(src), "-o", str(out), "--device", "cpu"])
+    assert exit_info.value.code == 0
+    dst = out / src.name
+    assert len(decoded_frames(dst)) == len(decoded_frames(src)) == 60
+    assert stream_facts(dst) == stream_facts(src)
+    assert stream_facts(dst)[0] == NTSC
+    assert audio_samples(dst) == audio_samples(src) > 0
+    shots = json.loads((out / f"{src.name}.shots.json").read_text())
+    assert [shot["first"] for shot in shots["shots"]][1:] == pytest.approx([20, 40], abs=1)
+    assert shots["rate"] == "30000/1001"
+    assert not job_folder(dst).exists()
+    assert sorted(p.name for p in out.iterdir()) == sorted([src.name, f"{src.name}.shots.json"])
+
+
+def test_video_keeps_rotation_and_each_frames_lightness(tiny_checkpoint, tmp_path):
+    frames, _ = grainy_pan(count=6, size=(32, 48), sigma=0)
+    src = write_clip(tmp_path / "phone.mov", frames, rotation=90, audio=False)
+    dst = tmp_path / "out" / "phone.mov"
+    Colorizer.from_checkpoint(tiny_checkpoint, device="cpu").colorize_video(src, dst, progress=False)
+    with av.open(str(dst)) as container:
+        first = next(container.decode(video=0))
+        assert first.rotation == 90 and (first.width, first.height) == (48, 32)
+    grey = [rgb_to_model(torch.from_numpy(f).permute(2, 0, 1)[None].float() / 255)[0] for f in decoded_frames(src)]
+    out = [rgb_to_model(torch.from_numpy(f).permute(2, 0, 1)[None].float() / 255)[0] for f in decoded_frames(dst)]
+    assert all((a - b).abs().mean() * 50 < 2.0 for a, b in zip(grey, out))  # L kept, up to the codec's rounding
+
+
+def test_hints_follow_a_moving_point():
+    rng = np.random.default_rng(0)
+    texture = (rng.random((40, 80)) * 255).astype(np.uint8)
+    texture = np.asarray(torch.nn.functional.avg_pool2d(torch.from_numpy(texture)[None, None].float(), 3, 1, 1)[0, 0]).astype(np.uint8)
+    previous, current = texture[:, 10:60], texture[:, 13:63]  # the scene moves 3 pixels left
+    move = temporal.motion(temporal.dis_flow(), np.ascontiguousarray(previous), np.ascontiguousarray(current))
+    hint = Hint(30.0, 20.0, "#FF0000")
+    (moved,) = track.follow([hint], move, (40, 50))
+    assert moved.x == pytest.approx(27.0, abs=0.5) and moved.y == pytest.approx(20.0, abs=0.5)
+    assert track.follow([Hint(1.0, 20.0, "#FF0000")], move, (40, 50)) == []  # its point has left the frame
+    assert track.place([moved], [Hint(28.0, 21.0, "#00FF00")]) == [Hint(28.0, 21.0, "#00FF00")]
+    assert len(track.place([moved], [Hint(5.0, 5.0, "#00FF00")])) == 2
+
+
+def test_video_hints_colour_their_point_through_the_shot(tiny_hint_checkpoint, tmp_path):
+    frames, _ = grainy_pan(count=12, size=(48, 64), sigma=0)
+    src = write_clip(tmp_path / "walk.mp4", frames, audio=False)
+    hints = tmp_path / "hints.json"
+    hints.write_text(json.dumps({"walk.mp4": [{"frame": 0, "x": 40, "y": 24, "color": "#D02020", "size": 8}]}))
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit):
+        colorize_main([tiny_hint_checkpoint, str(src), "-o", str(out), "--device", "cpu", "--hints", str(hints)])
+    with pytest.raises(SystemExit):
+        colorize_main([tiny_hint_checkpoint, str(src), "-o", str(tmp_path / "plain"), "--device", "cpu"])
+    hinted, plain = decoded_frames(out / "walk.mp4")[-1], decoded_frames(tmp_path / "plain" / "walk.mp4")[-1]
+    a_hinted, a_plain = (rgb2lab(frame[20:28, 25:33] / 255)[..., 1].mean() for frame in (hinted, plain))  # 11 px left of its start: 11 frames x 1 px
+    assert a_hinted > a_plain + 10
+
+
+def grainy_pan(count: int = 24, size: tuple[int, int] = (96, 128), sigma: float = 3.0, seed: int = 0) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """A slow pan (1 px a frame) over a real photo: grey frames with their own film grain (sigma in levels of L), and the colour truth."""
+    photo = np.asarray(torch.nn.functional.interpolate(torch.from_numpy(astronaut()).permute(2, 0, 1)[None].float(), size=(160, 160), mode="area")[0])
+    truth = pan(np.ascontiguousarray(np.transpose(photo, (1, 2, 0)).round().astype(np.uint8)), count, size)
+    rng = np.random.default_rng(seed)
+    grey = []
+    for frame in truth:
+        L, _ = rgb_to_model(torch.from_numpy(frame).permute(2, 0, 1)[None].float() / 255)
+        L = L + torch.from_numpy(rng.normal(0, sigma / 50, L.shape).astype(np.float32))
+        grey.append(to_uint8(model_to_rgb(L, torch.zeros(1, 2, *size)))[0].permute(1, 2, 0).numpy())
+    return grey, truth
+
+
+def ab_flicker(frames: list[np.ndarray]) -> float:
+    """Temporal standard deviation of ab along the motion (the pan moves the scene 1 px left a frame), mean over pixels."""
+    count, width = len(frames), frames[0].shape[1]
+    aligned = np.stack([rgb2lab(frame / 255)[:, count - 1 - t : width - t, 1:] for t, frame in enumerate(frames)])
+    return float(aligned.std(axis=0).mean())
+
+
+def test_flow_holds_colours_still_on_film_grain(tiny_checkpoint, tmp_path):
+    grey, truth = grainy_pan()
+    src = write_clip(tmp_path / "grain.mkv", grey, audio=False, crf=0)
+    colorizer = Colorizer.from_checkpoint(tiny_checkpoint, device="cpu")
+    results = {}
+    for mode in ("none", "flow"):
+        dst = tmp_path / mode / "grain.mkv"
+        colorizer.colorize_video(src, dst, temporal=mode, render_factor=8, progress=False)
+        frames = decoded_frames(dst)
+        error = np.mean([deltaE_ciede2000(rgb2lab(f / 255), rgb2lab(t / 255)).mean() for f, t in zip(frames, truth)])
+        results[mode] = (ab_flicker(frames), error)
+    (flicker_none, error_none), (flicker_flow, error_flow) = results["none"], results["flow"]
+    assert flicker_none > 0.3  # the model does respond to grain
+    assert flicker_flow <= flicker_none / 3
+    assert error_flow <= error_none + 1e-6
+
+
+def test_bad_inputs_get_one_line_each_and_leave_nothing_half_written(tiny_checkpoint, tmp_path, capsys):
+    (tmp_path / "notes.mp4").write_text("not a video")
+    (tmp_path / "cut.mp4").write_bytes(shots_clip(tmp_path / "full.mp4", shot_frames=(16,)).read_bytes()[:3000])
+    (tmp_path / "full.mp4").unlink()
+    rng = np.random.default_rng(0)
+    damaged = write_clip(tmp_path / "damaged.mkv", [rng.integers(0, 255, (48, 64, 3), dtype=np.uint8) for _ in range(10)], codec="mjpeg", audio=False)
+    with av.open(str(damaged)) as container:
+        packets = [(p.pos, p.size) for p in container.demux(video=0) if p.size]
+    data = bytearray(damaged.read_bytes())
+    for pos, size in packets[4:6]:
+        data[pos + size // 3 : pos + size // 3 + 200] = bytes(200)
+    damaged.write_bytes(bytes(data))
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exit_info:
+        colorize_main([tiny_checkpoint, str(tmp_path / "notes.mp4"), str(tmp_path / "cut.mp4"), str(damaged), "-o", str(out), "--device", "cpu"])
+    assert exit_info.value.code == 1
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("colorgan-colorize")]
+    assert len(errors) == 3 and "Traceback" not in "".join(errors)
+    assert "cut.mp4" in errors[0] and "damaged frames (4, 5)" in errors[1] and "notes.mp4" in errors[2]
+    assert sorted(p.name for p in out.iterdir()) == ["damaged.mkv", "damaged.mkv.shots.json"]
+    frames = decoded_frames(out / "damaged.mkv")
+    assert len(frames) == 10 and all(np.abs(frames[i].astype(int) - frames[3]).mean() < 1 for i in (4, 5))
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name != "out"} == before
+
+
+def test_output_never_overwrites_its_input(tiny_checkpoint, tmp_path):
+    src = shots_clip(tmp_path / "film.mp4", shot_frames=(4,))
+    data = src.read_bytes()
+    with pytest.raises(SystemExit) as exit_info:
+        colorize_main([tiny_checkpoint, str(src), "-o", str(tmp_path), "--device", "cpu"])
+    assert exit_info.value.code == 1 and src.read_bytes() == data
+
+
+RUN_JOB = """
+import sys
+from colorgan.inference import Colorizer
+Colorizer.from_checkpoint(sys.argv[1], device="cpu").colorize_video(sys.argv[2], sys.argv[3], segment_frames=6, batch_size=4, progress=False)
+"""
+
+
+@pytest.mark.slow
+def test_killed_job_resumes_and_matches_an_uninterrupted_run(tiny_checkpoint, tmp_path, monkeypatch):
+    src = shots_clip(tmp_path / "reel.mp4", shot_frames=(30, 20))
+    whole = tmp_path / "whole" / "reel.mp4"
+    Colorizer.from_checkpoint(tiny_checkpoint, device="cpu").colorize_video(src, whole, segment_frames=6, batch_size=4, progress=False)
+
+    dst = tmp_path / "resumed" / "reel.mp4"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    job = subprocess.Popen([sys.executable, "-c", RUN_JOB, tiny_checkpoint, str(src), str(dst)], env=env)
+    folder = job_folder(dst)
+    deadline = time.monotonic() + 300
+    while len(list(folder.glob("seg-*[0-9].nut"))) < 3 and time.monotonic() < deadline and job.poll() is None:
+        time.sleep(0.05)
+    os.kill(job.pid, signal.SIGKILL)
+    job.wait()
+    finished_before = sorted(p.name for p in folder.glob("seg-*[0-9].nut"))
+    assert 3 <= len(finished_before) < 9 and not dst.exists()  # killed in the middle: no output yet
+
+    import colorgan.video.job as video_job
+
+    coloured = []
+    original = video_job.colour_segment
+
+    def recording(colorizer, src, info, timeline, first, *args):
+        coloured.append(first)
+        return original(colorizer, src, info, timeline, first, *args)
+
+    monkeypatch.setattr(video_job, "colour_segment", recording)
+    summary = Colorizer.from_checkpoint(tiny_checkpoint, device="cpu").colorize_video(src, dst, segment_frames=6, batch_size=4, progress=False)
+    assert summary["resumed"]
+    assert min(coloured) == 6 * len(finished_before)  # the finished segments were not coloured again
+    resumed, uninterrupted = decoded_frames(dst), decoded_frames(whole)
+    assert len(resumed) == len(uninterrupted) == 50
+    assert all(np.array_equal(a, b) for a, b in zip(resumed, uninterrupted))
