@@ -15,14 +15,14 @@ import numpy as np
 import pytest
 import torch
 from skimage.color import deltaE_ciede2000, rgb2lab
-from skimage.data import astronaut
 
-from clips import NTSC, audio_samples, decoded_frames, pan, shots_clip, write_clip
+from clips import NTSC, audio_samples, decoded_frames, shots_clip, write_clip
 from colorgan.cli.colorize import main as colorize_main
-from colorgan.color import model_to_rgb, rgb_to_model, to_uint8
+from colorgan.color import rgb_to_model
 from colorgan.hints import Hint
 from colorgan.inference import Colorizer
 from colorgan.video import temporal, track
+from colorgan.video.bench import grainy_pan
 from colorgan.video.job import job_folder
 
 
@@ -52,7 +52,7 @@ def test_video_keeps_frames_rate_duration_sound_and_finds_cuts(tiny_checkpoint, 
 
 
 def test_video_keeps_rotation_and_each_frames_lightness(tiny_checkpoint, tmp_path):
-    frames, _ = grainy_pan(count=6, size=(32, 48), sigma=0)
+    frames, _ = grainy_pan(6, (32, 48), sigma=0)
     src = write_clip(tmp_path / "phone.mov", frames, rotation=90, audio=False)
     dst = tmp_path / "out" / "phone.mov"
     Colorizer.from_checkpoint(tiny_checkpoint, device="cpu").colorize_video(src, dst, progress=False)
@@ -79,7 +79,7 @@ def test_hints_follow_a_moving_point():
 
 
 def test_video_hints_colour_their_point_through_the_shot(tiny_hint_checkpoint, tmp_path):
-    frames, _ = grainy_pan(count=12, size=(48, 64), sigma=0)
+    frames, _ = grainy_pan(12, (48, 64), sigma=0)
     src = write_clip(tmp_path / "walk.mp4", frames, audio=False)
     hints = tmp_path / "hints.json"
     hints.write_text(json.dumps({"walk.mp4": [{"frame": 0, "x": 40, "y": 24, "color": "#D02020", "size": 8}]}))
@@ -93,19 +93,6 @@ def test_video_hints_colour_their_point_through_the_shot(tiny_hint_checkpoint, t
     assert a_hinted > a_plain + 10
 
 
-def grainy_pan(count: int = 24, size: tuple[int, int] = (96, 128), sigma: float = 3.0, seed: int = 0) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """A slow pan (1 px a frame) over a real photo: grey frames with their own film grain (sigma in levels of L), and the colour truth."""
-    photo = np.asarray(torch.nn.functional.interpolate(torch.from_numpy(astronaut()).permute(2, 0, 1)[None].float(), size=(160, 160), mode="area")[0])
-    truth = pan(np.ascontiguousarray(np.transpose(photo, (1, 2, 0)).round().astype(np.uint8)), count, size)
-    rng = np.random.default_rng(seed)
-    grey = []
-    for frame in truth:
-        L, _ = rgb_to_model(torch.from_numpy(frame).permute(2, 0, 1)[None].float() / 255)
-        L = L + torch.from_numpy(rng.normal(0, sigma / 50, L.shape).astype(np.float32))
-        grey.append(to_uint8(model_to_rgb(L, torch.zeros(1, 2, *size)))[0].permute(1, 2, 0).numpy())
-    return grey, truth
-
-
 def ab_flicker(frames: list[np.ndarray]) -> float:
     """Temporal standard deviation of ab along the motion (the pan moves the scene 1 px left a frame), mean over pixels."""
     count, width = len(frames), frames[0].shape[1]
@@ -114,7 +101,7 @@ def ab_flicker(frames: list[np.ndarray]) -> float:
 
 
 def test_flow_holds_colours_still_on_film_grain(tiny_checkpoint, tmp_path):
-    grey, truth = grainy_pan()
+    grey, truth = grainy_pan(24, (96, 128))
     src = write_clip(tmp_path / "grain.mkv", grey, audio=False, crf=0)
     colorizer = Colorizer.from_checkpoint(tiny_checkpoint, device="cpu")
     results = {}
@@ -134,6 +121,9 @@ def test_bad_inputs_get_one_line_each_and_leave_nothing_half_written(tiny_checkp
     (tmp_path / "notes.mp4").write_text("not a video")
     (tmp_path / "cut.mp4").write_bytes(shots_clip(tmp_path / "full.mp4", shot_frames=(16,)).read_bytes()[:3000])
     (tmp_path / "full.mp4").unlink()
+    whole = shots_clip(tmp_path / "whole.mkv", shot_frames=(40,)).read_bytes()
+    (tmp_path / "short.mkv").write_bytes(whole[: len(whole) // 2])  # Matroska: readable up to the cut
+    (tmp_path / "whole.mkv").unlink()
     rng = np.random.default_rng(0)
     damaged = write_clip(tmp_path / "damaged.mkv", [rng.integers(0, 255, (48, 64, 3), dtype=np.uint8) for _ in range(10)], codec="mjpeg", audio=False)
     with av.open(str(damaged)) as container:
@@ -145,12 +135,14 @@ def test_bad_inputs_get_one_line_each_and_leave_nothing_half_written(tiny_checkp
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     out = tmp_path / "out"
     with pytest.raises(SystemExit) as exit_info:
-        colorize_main([tiny_checkpoint, str(tmp_path / "notes.mp4"), str(tmp_path / "cut.mp4"), str(damaged), "-o", str(out), "--device", "cpu"])
+        colorize_main(
+            [tiny_checkpoint, *(str(tmp_path / name) for name in ("notes.mp4", "cut.mp4", "damaged.mkv", "short.mkv")), "-o", str(out), "--device", "cpu"]
+        )
     assert exit_info.value.code == 1
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("colorgan-colorize")]
-    assert len(errors) == 3 and "Traceback" not in "".join(errors)
-    assert "cut.mp4" in errors[0] and "damaged frames (4, 5)" in errors[1] and "notes.mp4" in errors[2]
-    assert sorted(p.name for p in out.iterdir()) == ["damaged.mkv", "damaged.mkv.shots.json"]
+    assert len(errors) == 4 and "Traceback" not in "".join(errors)
+    assert "cut.mp4" in errors[0] and "damaged frames (4, 5)" in errors[1] and "notes.mp4" in errors[2] and "short.mkv" in errors[3] and "cut off" in errors[3]
+    assert sorted(p.name for p in out.iterdir()) == ["damaged.mkv", "damaged.mkv.shots.json", "short.mkv", "short.mkv.shots.json"]
     frames = decoded_frames(out / "damaged.mkv")
     assert len(frames) == 10 and all(np.abs(frames[i].astype(int) - frames[3]).mean() < 1 for i in (4, 5))
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name != "out"} == before

@@ -113,6 +113,10 @@ def colour_video(colorizer: Colorizer, source, target: Path, args: argparse.Name
         crf=args.crf,
         preset=args.preset,
     )
+    if summary["cut_off"]:
+        tqdm.write(
+            f"{PROG}: {source.path}: the file is cut off: its header promises more than its {summary['frames']} frames; those were coloured", file=sys.stderr
+        )
     if summary["damaged"]:
         shown = ", ".join(map(str, summary["damaged"][:10])) + (", ..." if len(summary["damaged"]) > 10 else "")
         tqdm.write(f"{PROG}: {source.path}: {len(summary['damaged'])} damaged frames ({shown}) filled with the previous coloured frame", file=sys.stderr)

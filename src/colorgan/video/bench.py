@@ -1,7 +1,7 @@
 """`colorgan-bench video`: frames/s colourising a clip, per frame and with flow, and peak memory at 1x and 10x its length.
 
-The clip is a slow pan across a real photo (scikit-image's astronaut, scaled up) with film grain, written as
-H.264 with PyAV. Each run is a fresh process, so its peak memory (maximum RSS) is its own.
+The clip is a slow pan across a real photo (scikit-image's astronaut, scaled up) with film grain (sigma 3
+levels of L, each frame its own), written as H.264 with PyAV. Each run is a fresh process, so its peak memory (maximum RSS) is its own.
 """
 
 from __future__ import annotations
@@ -16,21 +16,38 @@ from pathlib import Path
 
 import av
 import numpy as np
+import torch
 from PIL import Image
 from skimage.data import astronaut
 
+from colorgan.color import L_SCALE, model_to_rgb, rgb_to_model, to_uint8
 
-def grainy_pan_clip(path: Path, frames: int, width: int, height: int, sigma: float = 3.0, seed: int = 0) -> Path:
-    """A grey clip panning 1 px a frame across the astronaut photo, each frame with its own grain (sigma in grey levels)."""
-    side = max(width + frames, height)
-    grey = np.asarray(Image.fromarray(astronaut()).convert("L").resize((side, side), Image.Resampling.BICUBIC), dtype=np.float32)
+
+def grainy_pan(count: int, size: tuple[int, int], sigma: float = 3.0, seed: int = 0) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """A slow pan (the scene moves 1 px left a frame) across a real photo (the astronaut, scaled to fit): grey
+    frames (h, w, 3) uint8, each with its own film grain (sigma in levels of L), and the colour truth."""
+    h, w = size
+    side = max(w + count, h)
+    photo = np.asarray(Image.fromarray(astronaut()).resize((side, side), Image.Resampling.BICUBIC))
     rng = np.random.default_rng(seed)
+    grey, truth = [], []
+    for t in range(count):
+        crop = np.ascontiguousarray(photo[:h, t : t + w])
+        L, _ = rgb_to_model(torch.from_numpy(crop).permute(2, 0, 1)[None].float() / 255)
+        L = L + torch.from_numpy(rng.normal(0, sigma / L_SCALE, L.shape).astype(np.float32))
+        grey.append(to_uint8(model_to_rgb(L, torch.zeros(1, 2, h, w)))[0].permute(1, 2, 0).numpy())
+        truth.append(crop)
+    return grey, truth
+
+
+def write_frames(path: Path, frames: list[np.ndarray], crf: int = 12) -> Path:
+    """RGB frames as an H.264 clip at 30000/1001 frames/s (no sound)."""
+    h, w = frames[0].shape[:2]
     with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=Fraction(30000, 1001), options={"crf": "12"})
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        for t in range(frames):
-            frame = np.clip(grey[:height, t : t + width] + rng.normal(0, sigma, (height, width)), 0, 255).astype(np.uint8)
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(np.repeat(frame[..., None], 3, axis=2), format="rgb24")))
+        stream = container.add_stream("libx264", rate=Fraction(30000, 1001), options={"crf": str(crf)})
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        for frame in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
         container.mux(stream.encode(None))
     return path
 
@@ -51,7 +68,7 @@ def bench_video(checkpoint: str, frames: int = 30, width: int = 640, height: int
     """Frames/s with --temporal none and flow on a `frames`-long clip, and flow's peak memory at 1x and 10x that length."""
     figures: dict = {"width": width, "height": height, "clip_frames": frames, "render_factor": render_factor}
     with tempfile.TemporaryDirectory() as tmp:
-        clips = {n: str(grainy_pan_clip(Path(tmp) / f"clip{n}.mp4", n, width, height)) for n in (frames, 10 * frames)}
+        clips = {n: str(write_frames(Path(tmp) / f"clip{n}.mp4", grainy_pan(n, (height, width))[0])) for n in (frames, 10 * frames)}
         for temporal, n in (("none", frames), ("flow", frames), ("flow", 10 * frames)):
             with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
                 run = pool.submit(_run, checkpoint, clips[n], temporal, render_factor).result()

@@ -299,7 +299,15 @@ def colorize_video(colorizer, src: str | Path, dst: str | Path, options: VideoOp
     assembled = folder / f"output{dst.suffix}"  # the output's own suffix: FFmpeg picks the container from it
     assemble(src, paths, assembled, info)
     shots = [{"first": first, "end": end, "start_s": float(timeline.pts[first] * info.time_base)} for first, end in timeline.shots()]
-    summary = {"source": src.name, "frames": len(timeline.pts), "rate": str(info.rate), "shots": shots, "damaged": timeline.damaged, "resumed": resumed}
+    summary = {
+        "source": src.name,
+        "frames": len(timeline.pts),
+        "rate": str(info.rate),
+        "shots": shots,
+        "damaged": timeline.damaged,
+        "cut_off": timeline.cut_off(info),
+        "resumed": resumed,
+    }
     write_json_atomic(shots_path(dst), {k: v for k, v in summary.items() if k != "resumed"})
     os.replace(assembled, dst)
     shutil.rmtree(folder)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import av
 from scenedetect import ContentDetector, FrameTimecode
 from tqdm import tqdm
 
@@ -19,12 +20,20 @@ DETECT_WIDTH = 256  # frames are compared at this width: cuts do not need detail
 
 @dataclass
 class Timeline:
-    """Every frame's presentation timestamp in display order, the indices of frames that did not decode, and
-    the first frame of each shot after the first."""
+    """Every frame's presentation timestamp in display order, the indices of frames that did not decode, the
+    first frame of each shot after the first, and the length the container declares."""
 
     pts: list[int]
     damaged: list[int]
     cuts: list[int]
+    declared_s: float | None = None  # the length the container's header gives, when it gives one
+
+    def cut_off(self, info: VideoInfo) -> bool:
+        """True when the frames end well before the length the header declares (a file cut off in the middle)."""
+        if self.declared_s is None or not self.pts:
+            return False
+        frames_s = float((self.pts[-1] - self.pts[0]) * info.time_base + 1 / info.rate)
+        return self.declared_s - frames_s > max(0.5, 0.02 * self.declared_s)
 
     def shots(self) -> list[tuple[int, int]]:
         """(first, end) frame indices of each shot, end exclusive."""
@@ -50,5 +59,6 @@ def scan(path: str | Path, info: VideoInfo, threshold: float = 27.0, min_shot_fr
             bar.update()
         if frames:
             cuts += [cut.frame_num for cut in detector.post_process(FrameTimecode(len(frames) - 1, info.rate))]
+        declared = container.duration / av.time_base if container.duration else None
     pts = sorted(frames)
-    return Timeline(pts, [i for i, p in enumerate(pts) if not frames[p]], sorted({c for c in cuts if 0 < c < len(pts)}))
+    return Timeline(pts, [i for i, p in enumerate(pts) if not frames[p]], sorted({c for c in cuts if 0 < c < len(pts)}), declared)
