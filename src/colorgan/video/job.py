@@ -289,12 +289,13 @@ def colorize_video(colorizer, src: str | Path, dst: str | Path, options: VideoOp
         for k, ((first, end, continues), path) in enumerate(zip(segments, paths)):
             if path.is_file():
                 continue
-            carry = Carry.load(paths[k - 1].with_suffix(".carry.npz")) if continues else None
+            saved = paths[k - 1].with_suffix(".carry.npz")
+            carry = Carry.load(saved) if continues and saved.is_file() else None  # none saved: the shot had no good frame yet
             with atomic_path(path) as tmp:
                 writer = SegmentWriter(tmp, info, codec, options.crf, options.preset)
                 carry = colour_segment(colorizer, src, info, timeline, first, end, carry, options, writer, bar)
                 writer.close()
-                if k + 1 < len(segments) and segments[k + 1][2]:
+                if k + 1 < len(segments) and segments[k + 1][2] and carry is not None:
                     carry.save(path.with_suffix(".carry.npz"))
     assembled = folder / f"output{dst.suffix}"  # the output's own suffix: FFmpeg picks the container from it
     assemble(src, paths, assembled, info)
