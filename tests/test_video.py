@@ -108,19 +108,30 @@ def ab_flicker(frames: list[np.ndarray]) -> float:
     return float(aligned.std(axis=0).mean())
 
 
+class GrainSensitive(torch.nn.Module):
+    """A model whose colours follow the grain, as a vivid model's do: the tiny model's ab plus high-passed L."""
+
+    def __init__(self, model: torch.nn.Module):
+        super().__init__()
+        self.inner, self.contract = model, model.contract
+
+    def forward(self, L: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
+        return self.inner(L, hints) + 0.5 * (L - torch.nn.functional.avg_pool2d(L, 5, 1, 2, count_include_pad=False))
+
+
 def test_flow_holds_colours_still_on_film_grain(tiny_checkpoint, tmp_path):
     grey, truth = grainy_pan(24, (96, 128))
     src = write_clip(tmp_path / "grain.mkv", grey, audio=False, crf=0)
-    colorizer = Colorizer.from_checkpoint(tiny_checkpoint, device="cpu")
+    colorizer = Colorizer(GrainSensitive(Colorizer.from_checkpoint(tiny_checkpoint, device="cpu").model))
     results = {}
     for mode in ("none", "flow"):
         dst = tmp_path / mode / "grain.mkv"
-        colorizer.colorize_video(src, dst, temporal=mode, render_factor=8, progress=False)
+        colorizer.colorize_video(src, dst, temporal=mode, render_factor=8, crf=0, progress=False)
         frames = decoded_frames(dst)
         error = np.mean([deltaE_ciede2000(rgb2lab(f / 255), rgb2lab(t / 255)).mean() for f, t in zip(frames, truth)])
         results[mode] = (ab_flicker(frames), error)
     (flicker_none, error_none), (flicker_flow, error_flow) = results["none"], results["flow"]
-    assert flicker_none > 0.3  # the model does respond to grain
+    assert flicker_none > 1.0  # the model does respond to grain
     assert flicker_flow <= flicker_none / 3
     assert error_flow <= error_none + 1e-6
 
@@ -138,7 +149,7 @@ def test_bad_inputs_get_one_line_each_and_leave_nothing_half_written(tiny_checkp
         packets = [(p.pos, p.size) for p in container.demux(video=0) if p.size]
     data = bytearray(damaged.read_bytes())
     for pos, size in packets[4:6]:
-        data[pos + size // 3 : pos + size // 3 + 200] = bytes(200)
+        data[pos + 20 : pos + size] = bytes(size - 20)  # frames 4 and 5 lose all but their first bytes
     damaged.write_bytes(bytes(data))
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     out = tmp_path / "out"

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from colorgan.color import AB_SCALE, L_SCALE, model_to_rgb_in_gamut, rgb_to_model, to_uint8
+from colorgan.color import AB_SCALE, L_SCALE, model_to_rgb_in_gamut, to_uint8, uint8_to_lightness, uint8_to_model
 from colorgan.errors import UserError
 from colorgan.hints import Hint
 from colorgan.io import atomic_path, write_json_atomic
@@ -192,8 +192,8 @@ class SegmentColourer:
 
     def colour(self, items: Sequence[tuple[int, np.ndarray]]) -> list[np.ndarray]:
         """Coloured upright RGB frames (uint8) for consecutive good frames (index, RGB) of the shot."""
-        rgb = torch.from_numpy(np.stack([frame for _, frame in items])).permute(0, 3, 1, 2).float() / 255
-        L, ab_true = rgb_to_model(rgb)
+        rgb = torch.from_numpy(np.stack([frame for _, frame in items])).permute(0, 3, 1, 2)
+        L = uint8_to_lightness(rgb)
         lights = ((self._small(L)[:, 0] + 1) * L_SCALE * 2.55).round().clamp(0, 255).to(torch.uint8).numpy()
         colour = [self.options.keep_colour and is_colour_frame(frame) for _, frame in items]
         light, hints = (self.carry.light, self.carry.hints) if self.carry is not None else (None, [])
@@ -209,7 +209,7 @@ class SegmentColourer:
         stabilised = []
         for j, move in enumerate(moves):
             if colour[j]:
-                ab = self._small(ab_true[j : j + 1])[0].permute(1, 2, 0).numpy()
+                ab = self._small(uint8_to_model(rgb[j : j + 1])[1])[0].permute(1, 2, 0).numpy()
             elif self.options.temporal == "flow" and move is not None:
                 ab = temporal.stabilise(ab, move, predicted[j][0].permute(1, 2, 0).numpy(), self.options.memory)
             else:
