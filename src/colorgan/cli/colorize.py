@@ -145,7 +145,11 @@ def main(argv: list[str] | None = None) -> None:
             try:
                 given = input_hints(hints.get(source.name) or hints.get(Path(source.name).name) or [], video)
                 if video:
-                    colour_video(colorizer, source, target, args, given)
+                    try:
+                        colour_video(colorizer, source, target, args, given)
+                    except KeyboardInterrupt:
+                        print(f"{PROG}: interrupted; run the same command again to resume {source.path}", file=sys.stderr)
+                        sys.exit(130)
                     continue
                 grey = open_image(source.path)
                 colour = colorizer.colorize(grey, args.render_factor, given)

@@ -20,7 +20,15 @@ import torch
 from PIL import Image
 from skimage.data import astronaut
 
-from colorgan.color import L_SCALE, model_to_rgb, rgb_to_model, to_uint8
+from colorgan.color import L_SCALE, rgb_to_model
+
+
+def grey_of_lightness(L: np.ndarray) -> np.ndarray:
+    """CIE L (0-100, any shape) -> the 8-bit sRGB grey level of that lightness (a = b = 0)."""
+    fy = (L + 16) / 116
+    y = np.where(fy > 6 / 29, fy**3, 3 * (6 / 29) ** 2 * (fy - 4 / 29)).clip(0, 1)
+    srgb = np.where(y <= 0.0031308, 12.92 * y, 1.055 * y ** (1 / 2.4) - 0.055)
+    return np.round(srgb * 255).astype(np.uint8)
 
 
 def grainy_pan(count: int, size: tuple[int, int], sigma: float = 3.0, seed: int = 0) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -29,14 +37,14 @@ def grainy_pan(count: int, size: tuple[int, int], sigma: float = 3.0, seed: int 
     h, w = size
     side = max(w + count, h)
     photo = np.asarray(Image.fromarray(astronaut()).resize((side, side), Image.Resampling.BICUBIC))
+    L, _ = rgb_to_model(torch.from_numpy(photo[:h].copy()).permute(2, 0, 1)[None].float() / 255)
+    lightness = ((L[0, 0] + 1) * L_SCALE).numpy()
     rng = np.random.default_rng(seed)
     grey, truth = [], []
     for t in range(count):
-        crop = np.ascontiguousarray(photo[:h, t : t + w])
-        L, _ = rgb_to_model(torch.from_numpy(crop).permute(2, 0, 1)[None].float() / 255)
-        L = L + torch.from_numpy(rng.normal(0, sigma / L_SCALE, L.shape).astype(np.float32))
-        grey.append(to_uint8(model_to_rgb(L, torch.zeros(1, 2, h, w)))[0].permute(1, 2, 0).numpy())
-        truth.append(crop)
+        grain = lightness[:, t : t + w] + rng.normal(0, sigma, (h, w))
+        grey.append(np.repeat(grey_of_lightness(grain)[..., None], 3, axis=2))
+        truth.append(np.ascontiguousarray(photo[:h, t : t + w]))
     return grey, truth
 
 
