@@ -18,7 +18,7 @@ from skimage.color import deltaE_ciede2000, rgb2lab
 
 from clips import NTSC, audio_samples, decoded_frames, shots_clip, write_clip
 from colorgan.cli.colorize import main as colorize_main
-from colorgan.color import rgb_to_model
+from colorgan.color import rgb_to_model, uint8_to_lightness, uint8_to_model
 from colorgan.hints import Hint
 from colorgan.inference import Colorizer
 from colorgan.video import temporal, track
@@ -217,3 +217,8 @@ def test_killed_job_resumes_and_matches_an_uninterrupted_run(tiny_checkpoint, tm
     resumed, uninterrupted = decoded_frames(dst), decoded_frames(whole)
     assert len(resumed) == len(uninterrupted) == 50
     assert all(np.array_equal(a, b) for a, b in zip(resumed, uninterrupted))
+
+
+def test_lightness_by_table_is_the_colour_contracts():
+    frames = torch.randint(0, 256, (2, 3, 17, 23), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(uint8_to_lightness(frames), uint8_to_model(frames)[0], atol=1e-6)
