@@ -119,6 +119,7 @@ class GrainSensitive(torch.nn.Module):
         return self.inner(L, hints) + 0.5 * (L - torch.nn.functional.avg_pool2d(L, 5, 1, 2, count_include_pad=False))
 
 
+@pytest.mark.slow
 def test_flow_holds_colours_still_on_film_grain(tiny_checkpoint, tmp_path):
     """Flicker over the frames after the running average has settled (16 frames, memory 0.9); error over all."""
     grey, truth = grainy_pan(48, (96, 128))
