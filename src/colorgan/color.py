@@ -6,6 +6,7 @@ Conversions are batched kornia ops, always in float32 (also under autocast).
 
 from __future__ import annotations
 
+import functools
 import io
 from pathlib import Path
 from typing import BinaryIO, Union
@@ -46,6 +47,23 @@ def rgb_to_model(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 def uint8_to_model(batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """uint8 sRGB batch (B, 3, H, W), as data loaders deliver it -> (L, ab) in the contract's ranges."""
     return rgb_to_model(batch.float() / 255.0)
+
+
+@functools.lru_cache(maxsize=1)
+def _linear_table() -> torch.Tensor:
+    """Linear sRGB of each 8-bit level, computed exactly as kornia's rgb_to_lab computes it."""
+    levels = (torch.arange(256, dtype=torch.float32) / 255.0).view(1, 1, 256).expand(3, 1, 256)
+    return kornia.color.rgb_to_linear_rgb(levels)[0, 0]
+
+
+def uint8_to_lightness(batch: torch.Tensor) -> torch.Tensor:
+    """uint8 sRGB (B, 3, H, W) -> normalised L (B, 1, H, W), `uint8_to_model`'s L (to float rounding) without
+    computing ab: each channel is linearised by a table lookup, and only Y goes on (what a video needs for every frame)."""
+    table = _linear_table()
+    lin = [table[batch[:, c : c + 1].long()] for c in range(3)]
+    y = 0.212671 * lin[0] + 0.715160 * lin[1] + 0.072169 * lin[2]  # the Y row of kornia's rgb_to_xyz; the D65 white has Y = 1
+    fy = torch.where(y > 0.008856, y.clamp(min=0.008856).pow(1 / 3.0), 7.787 * y + 4.0 / 29.0)
+    return (116.0 * fy - 16.0) / L_SCALE - 1.0
 
 
 def model_to_rgb(L: torch.Tensor, ab: torch.Tensor, clip: bool = True) -> torch.Tensor:

@@ -84,9 +84,15 @@ class Colorizer:
 
     @torch.no_grad()
     def predict_ab(
-        self, Ls: list[torch.Tensor], render_factor: int | None = None, batch_size: int = 8, hints: Sequence[Sequence[Hint] | None] | None = None
+        self,
+        Ls: list[torch.Tensor],
+        render_factor: int | None = None,
+        batch_size: int = 8,
+        hints: Sequence[Sequence[Hint] | None] | None = None,
+        at_render_size: bool = False,
     ) -> list[torch.Tensor]:
-        """Normalised ab (1, 2, H, W) for each full-resolution normalised L (1, 1, H, W), with each image's hints.
+        """Normalised ab (1, 2, H, W) for each full-resolution normalised L (1, 1, H, W), with each image's hints
+        (or at the render size, (1, 2, h, w), with `at_render_size`).
 
         Images whose padded render shapes agree go through the network together, `batch_size` at a time.
         """
@@ -106,7 +112,11 @@ class Colorizer:
                 ab = fit_to_gamut(L, self.model(L, hint_map)).float().cpu()  # most chroma fitting done here, at the small size
                 for row, i in enumerate(chunk):
                     h, w = inputs[i][2]
-                    out[i] = F.interpolate(ab[row : row + 1, :, :h, :w], size=Ls[i].shape[-2:], mode="bilinear", align_corners=False)
+                    out[i] = (
+                        ab[row : row + 1, :, :h, :w]
+                        if at_render_size
+                        else F.interpolate(ab[row : row + 1, :, :h, :w], size=Ls[i].shape[-2:], mode="bilinear", align_corners=False)
+                    )
         return out
 
     @staticmethod
@@ -131,3 +141,11 @@ class Colorizer:
     def colorize(self, image: ImageSource, render_factor: int | None = None, hints: Sequence[Hint] | None = None) -> Image.Image:
         """Colourise one image (any format the colour contract reads), optionally with hints; returns an RGB PIL image."""
         return self.colorize_batch([image], render_factor, hints=[hints])[0]
+
+    def colorize_video(self, src: str | Path, dst: str | Path, progress: bool = True, **options) -> dict:
+        """Colour a video file into `dst` (mp4, mkv, mov, avi, webm), keeping its frames' timing, rotation and
+        audio; `options` are colorgan.video.VideoOptions fields (temporal="flow", hints={frame: [Hint]}, ...).
+        Resumes an interrupted job; returns a summary (frames, shots, damaged frames)."""
+        from colorgan.video import VideoOptions, colorize_video
+
+        return colorize_video(self, src, dst, VideoOptions(**options), progress=progress)

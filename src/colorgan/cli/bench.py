@@ -274,6 +274,13 @@ def bench_train(args: argparse.Namespace) -> dict:
     return figures
 
 
+def bench_video(args: argparse.Namespace) -> dict:
+    """Frames/s colourising a video and peak memory at 1x and 10x its length (colorgan.video.bench)."""
+    from colorgan.video.bench import bench_video as run
+
+    return run(args.ckpt, args.frames, args.width, args.height, args.render_factor)
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog=PROG, description=__doc__)
     sub = p.add_subparsers(dest="what", required=True)
@@ -300,7 +307,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     infer.add_argument("--device", default="auto")
     infer.add_argument("--hints", type=int, default=0, help="re-colour with N hints, one changed each time (a hint-taking model)")
     infer.add_argument("overrides", nargs="*", help="Hydra overrides as for colorgan-train, e.g. model=pix2pix data.image_size=256")
-    for sp in (data, train, infer):
+    video = sub.add_parser("video", help="frames/s colourising a video (--temporal none and flow) and peak memory at 1x and 10x its length")
+    video.add_argument("--ckpt", required=True, help="a checkpoint")
+    video.add_argument("--frames", type=int, default=30, help="the clip's length (the long run is 10x)")
+    video.add_argument("--width", type=int, default=640)
+    video.add_argument("--height", type=int, default=480)
+    video.add_argument("--render-factor", type=int, default=None)
+    for sp in (data, train, infer, video):
         sp.add_argument("--out", help="also write the JSON here (atomically)")
     return p.parse_args(argv)
 
@@ -309,7 +322,7 @@ def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
     args = parse_args(argv)
     with report_user_errors(PROG):
-        figures = {"data": bench_data, "train": bench_train, "infer": bench_infer}[args.what](args)
+        figures = {"data": bench_data, "train": bench_train, "infer": bench_infer, "video": bench_video}[args.what](args)
     record = {"bench": args.what, "command": " ".join([PROG, *(argv if argv is not None else sys.argv[1:])]), "machine": machine(), **figures}
     text = json.dumps(record, indent=2)
     print(text)

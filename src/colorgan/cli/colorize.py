@@ -1,4 +1,4 @@
-"""`colorgan-colorize CKPT INPUT... -o OUT`: colourise photos (files, folders, globs) with a checkpoint."""
+"""`colorgan-colorize CKPT INPUT... -o OUT`: colourise photos and videos (files, folders, globs) with a checkpoint."""
 
 from __future__ import annotations
 
@@ -12,11 +12,14 @@ from tqdm import tqdm
 
 from colorgan.cli.errors import report_user_errors
 from colorgan.color import open_image
-from colorgan.data.prep import gather_sources
+from colorgan.data.prep import IMAGE_SUFFIXES, gather_sources
 from colorgan.errors import UserError
 from colorgan.hints import Hint, hints_from_json, parse_hint
 from colorgan.inference import Colorizer
 from colorgan.io import atomic_path
+from colorgan.video import VIDEO_SUFFIXES
+from colorgan.video.temporal import TEMPORAL_MODES
+from colorgan.video.track import hints_by_frame
 
 PROG = "colorgan-colorize"
 KEEP_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
@@ -45,7 +48,7 @@ def save_atomic(image: Image.Image, path: Path) -> None:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog=PROG, description=__doc__)
     p.add_argument("checkpoint", help="a .ckpt written by colorgan-train, an export folder, or hf://owner/name[@revision] on the Hugging Face Hub")
-    p.add_argument("inputs", nargs="+", help="image files, folders (recursive) or glob patterns")
+    p.add_argument("inputs", nargs="+", help="image or video files (mp4, mkv, mov, avi, webm), folders (recursive) or glob patterns")
     p.add_argument("-o", "--out", required=True, help="output folder (input names are mirrored into it)")
     p.add_argument("--render-factor", type=int, default=None, help="model resolution: long side = 16 x N (default: the training size)")
     p.add_argument("--compare", action="store_true", help="write grey | colour side by side")
@@ -56,13 +59,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="X,Y,#RRGGBB[,SIZE]",
         help="a colour at a point of the photo (pixels from the top-left; repeatable; one input photo)",
     )
-    p.add_argument("--hints", metavar="FILE.json", help='hints for many photos: {"photo name": [{"x": X, "y": Y, "color": "#RRGGBB"}, ...], ...}')
+    p.add_argument(
+        "--hints",
+        metavar="FILE.json",
+        help='hints for many photos: {"photo name": [{"x": X, "y": Y, "color": "#RRGGBB"}, ...], ...}; for a video each may give its "frame"',
+    )
+    p.add_argument(
+        "--temporal", choices=TEMPORAL_MODES, default="flow", help="videos: hold colours still along optical flow (flow) or colour each frame alone (none)"
+    )
+    p.add_argument("--keep-colour", action="store_true", help="videos: frames already in colour pass through unchanged")
+    p.add_argument("--crf", type=int, default=18, help="videos: H.264 quality (constant rate factor; lower = better, larger)")
+    p.add_argument("--preset", default="medium", help="videos: x264 speed preset (ultrafast ... veryslow)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     return p.parse_args(argv)
 
 
-def hints_by_name(args: argparse.Namespace, sources: list) -> dict[str, list[Hint]]:
-    """Each photo's hints (by its name as mirrored into the output, or its file name) from --hint or --hints."""
+def hints_by_name(args: argparse.Namespace, sources: list) -> dict[str, list]:
+    """Each input's hints as given (by its name as mirrored into the output, or its file name) from --hint or --hints:
+    a list of hint objects, which for a video may name their frame."""
     if args.hint:
         if len(sources) != 1:
             raise UserError(f"--hint gives hints for one photo, and {len(sources)} were given: use --hints FILE.json for several")
@@ -75,9 +89,37 @@ def hints_by_name(args: argparse.Namespace, sources: list) -> dict[str, list[Hin
         raise UserError(
             f'cannot read --hints {args.hints} as JSON ({exc.__class__.__name__}): give a file like {{"photo.jpg": [{{"x": 10, "y": 20, "color": "#3060C0"}}]}}'
         ) from exc
-    if not isinstance(table, dict):
+    if not isinstance(table, dict) or not all(isinstance(items, list) for items in table.values()):
         raise UserError(f"--hints {args.hints} must map photo names to lists of hints")
-    return {name: hints_from_json(items) for name, items in table.items()}
+    return table
+
+
+def input_hints(given: list, video: bool) -> list[Hint] | dict[int, list[Hint]]:
+    """One input's hints from --hint (Hints) or --hints (JSON objects): a list for a photo, by frame for a video."""
+    if given and isinstance(given[0], Hint):
+        return {0: given} if video else given
+    return hints_by_frame(given) if video else hints_from_json(given)
+
+
+def colour_video(colorizer: Colorizer, source, target: Path, args: argparse.Namespace, hints: dict) -> None:
+    """Colour one video; its damaged frames are reported on one line."""
+    summary = colorizer.colorize_video(
+        source.path,
+        target,
+        render_factor=args.render_factor,
+        temporal=args.temporal,
+        hints=hints,
+        keep_colour=args.keep_colour,
+        crf=args.crf,
+        preset=args.preset,
+    )
+    if summary["cut_off"]:
+        tqdm.write(
+            f"{PROG}: {source.path}: the file is cut off: its header promises more than its {summary['frames']} frames; those were coloured", file=sys.stderr
+        )
+    if summary["damaged"]:
+        shown = ", ".join(map(str, summary["damaged"][:10])) + (", ..." if len(summary["damaged"]) > 10 else "")
+        tqdm.write(f"{PROG}: {source.path}: {len(summary['damaged'])} damaged frames ({shown}) filled with the previous coloured frame", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -87,28 +129,37 @@ def main(argv: list[str] | None = None) -> None:
     failures = 0
     with report_user_errors(PROG):
         colorizer = Colorizer.from_checkpoint(args.checkpoint, device=args.device)
-        sources = gather_sources(args.inputs)
+        sources = gather_sources(args.inputs, IMAGE_SUFFIXES | VIDEO_SUFFIXES)
         hints = hints_by_name(args, sources)
         if hints and not colorizer.contract.hints:
             raise UserError(
                 "this model was trained without hints: colourise without --hint/--hints, or train one that takes them (colorgan-train experiment=hints)"
             )
-        for source in tqdm(sorted(sources, key=lambda s: s.name), desc="colorize", unit="img"):
-            target = output_path(out_dir, source.name)
+        for source in tqdm(sorted(sources, key=lambda s: s.name), desc="colorize", unit="file"):
+            video = Path(source.name).suffix.lower() in VIDEO_SUFFIXES
+            target = out_dir / source.name if video else output_path(out_dir, source.name)
             if target.resolve() == Path(source.path).resolve():
                 tqdm.write(f"{PROG}: skipped {source.path}: the output would overwrite it; choose another -o", file=sys.stderr)
                 failures += 1
                 continue
             try:
+                given = input_hints(hints.get(source.name) or hints.get(Path(source.name).name) or [], video)
+                if video:
+                    try:
+                        colour_video(colorizer, source, target, args, given)
+                    except KeyboardInterrupt:
+                        print(f"{PROG}: interrupted; run the same command again to resume {source.path}", file=sys.stderr)
+                        sys.exit(130)
+                    continue
                 grey = open_image(source.path)
-                colour = colorizer.colorize(grey, args.render_factor, hints.get(source.name) or hints.get(Path(source.name).name))
+                colour = colorizer.colorize(grey, args.render_factor, given)
             except UserError as exc:
                 tqdm.write(f"{PROG}: skipped {source.path}: {exc}", file=sys.stderr)
                 failures += 1
                 continue
             save_atomic(side_by_side(grey, colour) if args.compare else colour, target)
     done = len(sources) - failures
-    print(f"{done} of {len(sources)} images coloured into {out_dir}" + (f"; {failures} skipped" if failures else ""))
+    print(f"{done} of {len(sources)} files coloured into {out_dir}" + (f"; {failures} skipped" if failures else ""))
     sys.exit(1 if failures else 0)
 
 

@@ -68,13 +68,13 @@ class Outcome:
     split: str | None = None
 
 
-def gather_sources(specs: Iterable[str]) -> list[Source]:
-    """Expand folders (recursively), glob patterns, list files (.txt/.lst, one path per line) and files."""
+def gather_sources(specs: Iterable[str], suffixes: set[str] = IMAGE_SUFFIXES) -> list[Source]:
+    """Expand folders (recursively, files ending in `suffixes`), glob patterns, list files (.txt/.lst, one path per line) and files."""
     sources: list[Source] = []
     for spec in specs:
         path = Path(spec)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in suffixes and p.is_file())
             sources += [Source(str(p), p.relative_to(path).as_posix()) for p in found]
         elif path.is_file() and path.suffix.lower() in LIST_SUFFIXES:
             lines = [line.strip() for line in path.read_text().splitlines()]
@@ -86,7 +86,7 @@ def gather_sources(specs: Iterable[str]) -> list[Source]:
         else:
             raise UserError(f"{spec}: no such file, folder or matching glob; give folders, globs or .txt lists of images")
     if not sources:
-        raise UserError(f"no images found in {' '.join(specs)}: supported files end in {', '.join(sorted(IMAGE_SUFFIXES))}")
+        raise UserError(f"no images found in {' '.join(specs)}: supported files end in {', '.join(sorted(suffixes))}")
     return sorted(sources, key=lambda s: hashlib.sha1(s.name.encode()).hexdigest())
 
 

@@ -1,0 +1,315 @@
+"""Colourise a video of any length as a resumable job: timeline and shots first, then segments, then one remux.
+
+The job lives in a hidden folder beside the output, `.NAME.colorgan-job/`, which no input or output can be:
+- `job.json`: what the job is (input file, model weights, options); a different job there is started over;
+- `timeline.json`: every frame's timestamp, the damaged frames and the shots (the first, decoding pass);
+- `seg-NNNNN.nut`: coloured video of at most `segment_frames` frames of one shot, each written under a
+  temporary name and renamed when complete; a segment that continues a shot starts from the state its
+  predecessor left in `seg-NNNNN.carry.npz` (written before the segment is renamed), so a resumed job colours
+  exactly as an uninterrupted one (batches start at segment starts, H.264 encoding is deterministic);
+- the output, assembled there by stream copy with the input's audio, then renamed onto its final name.
+
+Frames stream decoder -> model (in batches) -> encoder; memory does not grow with the video's length.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from colorgan.color import AB_SCALE, L_SCALE, model_to_rgb_in_gamut, to_uint8, uint8_to_lightness, uint8_to_model
+from colorgan.errors import UserError
+from colorgan.hints import Hint
+from colorgan.io import atomic_path, write_json_atomic
+from colorgan.video import temporal, track
+from colorgan.video.io import SegmentWriter, VideoInfo, assemble, encoder_for, probe, read_frames
+from colorgan.video.mixed import is_colour_frame
+from colorgan.video.shots import Timeline, scan
+
+JOB_VERSION = 1
+
+
+@dataclass(frozen=True)
+class VideoOptions:
+    """How a video is coloured: the model's render factor, temporal stabilisation ('flow' or 'none') and its
+    memory, hints by frame index, frames in colour kept, H.264 quality (CRF) and preset, batch and segment size."""
+
+    render_factor: int | None = None
+    temporal: str = "flow"
+    memory: float = 0.9
+    hints: dict[int, list[Hint]] = field(default_factory=dict)
+    keep_colour: bool = False
+    crf: int = 18
+    preset: str = "medium"
+    batch_size: int = 8
+    segment_frames: int = 300
+
+
+@dataclass
+class Carry:
+    """What a shot carries from one frame to the next: the previous lightness (render size, uint8), its
+    stabilised ab (h, w, 2) and the hints that follow the flow."""
+
+    light: np.ndarray
+    ab: np.ndarray
+    hints: list[Hint]
+
+    def save(self, path: Path) -> None:
+        rows = np.array([[h.x, h.y, *h.color, h.size or 0.0] for h in self.hints], dtype=np.float64).reshape(-1, 5)
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.savez(f, light=self.light, ab=self.ab, hints=rows)
+
+    @classmethod
+    def load(cls, path: Path) -> Carry:
+        with np.load(path) as data:
+            hints = [Hint(x, y, (a, b), size or None) for x, y, a, b, size in data["hints"].tolist()]
+            return cls(data["light"], data["ab"], hints)
+
+
+def job_folder(dst: Path) -> Path:
+    """The hidden folder beside the output where its job keeps its parts."""
+    return dst.parent / f".{dst.name}.colorgan-job"
+
+
+def shots_path(dst: Path) -> Path:
+    """The JSON of shots written beside the output."""
+    return dst.with_name(f"{dst.name}.shots.json")
+
+
+def with_ab_hints(hints: dict[int, list[Hint]]) -> dict[int, list[Hint]]:
+    """Hints with their colours as natural (a, b), the form a carried hint has, so resumed and uninterrupted jobs agree."""
+    return {frame: [Hint(h.x, h.y, tuple(v * AB_SCALE for v in h.ab()), h.size) for h in items] for frame, items in hints.items()}
+
+
+def model_digest(model: torch.nn.Module) -> str:
+    """A hash of the model's weights: a job resumes only with the same model."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def plan_segments(timeline: Timeline, segment_frames: int) -> list[tuple[int, int, bool]]:
+    """(first, end, continues its shot) for each segment: shots cut into at most `segment_frames` frames, no
+    segment that continues a shot starting on a damaged frame."""
+    damaged = set(timeline.damaged)
+    segments = []
+    for first, end in timeline.shots():
+        start, continues = first, False
+        while start < end:
+            stop = min(start + segment_frames, end)
+            while stop < end and stop in damaged:
+                stop += 1
+            segments.append((start, stop, continues))
+            start, continues = stop, True
+    return segments
+
+
+def _check_paths(src: Path, dst: Path) -> None:
+    if not src.is_file():
+        raise UserError(f"{src}: no such video file")
+    written = {dst.resolve(), job_folder(dst).resolve(), shots_path(dst).resolve()}
+    if src.resolve() in written or job_folder(dst).resolve() in src.resolve().parents:
+        raise UserError(f"writing {dst} would overwrite the input {src}: choose another output")
+
+
+def _open_job(folder: Path, identity: dict) -> bool:
+    """Make `folder` the job described by `identity`; True when it resumes an earlier run of the same job."""
+    record = folder / "job.json"
+    if record.is_file():
+        try:
+            if json.loads(record.read_text()) == identity:
+                return True
+        except ValueError:
+            pass
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(record, identity)
+    return False
+
+
+def _timeline(folder: Path, src: Path, info: VideoInfo, progress: bool) -> Timeline:
+    path = folder / "timeline.json"
+    if path.is_file():
+        return Timeline(**json.loads(path.read_text()))
+    timeline = scan(src, info, progress=progress)
+    if not timeline.pts or len(timeline.damaged) == len(timeline.pts):
+        raise UserError(f"{src}: no frame of its video could be decoded (damaged or cut off?)")
+    write_json_atomic(path, timeline.to_json())
+    return timeline
+
+
+def _frames(src: Path, info: VideoInfo, timeline: Timeline, first: int, end: int) -> Iterator[tuple[int, np.ndarray | None]]:
+    """(index, upright RGB or None if damaged) for every frame index in [first, end)."""
+    index = {pts: i for i, pts in enumerate(timeline.pts[first:end], first)}
+    expected = first
+    for pts, rgb in read_frames(src, timeline.pts[first], timeline.pts[end - 1], info.rotation):
+        i = index.get(pts)
+        if i is None or i < expected:
+            continue
+        for missing in range(expected, i):
+            yield missing, None
+        yield i, rgb
+        expected = i + 1
+    for missing in range(expected, end):
+        yield missing, None
+
+
+def _batches(frames: Iterator, size: int) -> Iterator[list]:
+    batch = []
+    for item in frames:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class SegmentColourer:
+    """Colours the good frames of a shot in order, batch by batch, carrying its state (`carry`) from frame to frame."""
+
+    def __init__(self, colorizer, info: VideoInfo, options: VideoOptions, carry: Carry | None):
+        self.colorizer, self.options, self.carry = colorizer, options, carry
+        self.frame_shape = (info.width, info.height) if info.rotation % 180 else (info.height, info.width)
+        self.render = colorizer.render_shape(*self.frame_shape, options.render_factor)
+        self.solver = temporal.dis_flow()
+        self.needs_flow = options.temporal == "flow" or bool(options.hints)
+
+    def _small(self, x: torch.Tensor) -> torch.Tensor:
+        return F.interpolate(x, size=self.render, mode="bilinear", antialias=True, align_corners=False)
+
+    def colour(self, items: Sequence[tuple[int, np.ndarray]]) -> list[np.ndarray]:
+        """Coloured upright RGB frames (uint8) for consecutive good frames (index, RGB) of the shot."""
+        rgb = torch.from_numpy(np.stack([frame for _, frame in items])).permute(0, 3, 1, 2)
+        L = uint8_to_lightness(rgb)
+        lights = ((self._small(L)[:, 0] + 1) * L_SCALE * 2.55).round().clamp(0, 255).to(torch.uint8).numpy()
+        colour = [self.options.keep_colour and is_colour_frame(frame) for _, frame in items]
+        light, hints = (self.carry.light, self.carry.hints) if self.carry is not None else (None, [])
+        moves, frame_hints = [], []
+        for (index, _), next_light in zip(items, lights):
+            move = temporal.motion(self.solver, light, next_light) if light is not None and self.needs_flow else None
+            hints = track.place(track.follow(hints, move, self.frame_shape) if move is not None else [], self.options.hints.get(index, []))
+            moves.append(move)
+            frame_hints.append(hints)
+            light = next_light
+        predicted = self.colorizer.predict_ab(list(L.split(1)), self.options.render_factor, self.options.batch_size, frame_hints, at_render_size=True)
+        ab = self.carry.ab if self.carry is not None else None
+        stabilised = []
+        for j, move in enumerate(moves):
+            if colour[j]:
+                ab = self._small(uint8_to_model(rgb[j : j + 1])[1])[0].permute(1, 2, 0).numpy()
+            elif self.options.temporal == "flow" and move is not None:
+                ab = temporal.stabilise(ab, move, predicted[j][0].permute(1, 2, 0).numpy(), self.options.memory)
+            else:
+                ab = predicted[j][0].permute(1, 2, 0).numpy()
+            stabilised.append(ab)
+        self.carry = Carry(light, ab, hints)
+        full_ab = F.interpolate(torch.from_numpy(np.stack(stabilised)).permute(0, 3, 1, 2), size=L.shape[-2:], mode="bilinear", align_corners=False)
+        coloured = to_uint8(model_to_rgb_in_gamut(L, full_ab)).permute(0, 2, 3, 1).numpy()
+        return [frame if colour[j] else coloured[j] for j, (_, frame) in enumerate(items)]
+
+
+def colour_segment(
+    colorizer,
+    src: Path,
+    info: VideoInfo,
+    timeline: Timeline,
+    first: int,
+    end: int,
+    carry: Carry | None,
+    options: VideoOptions,
+    writer: SegmentWriter,
+    bar: tqdm,
+) -> Carry | None:
+    """Colour and encode frames [first, end); damaged frames get the previous coloured frame (or, at a segment's
+    start, the first coloured one). Returns the state at the segment's end."""
+    colourer = SegmentColourer(colorizer, info, options, carry)
+    previous, waiting = None, 0
+    for batch in _batches(_frames(src, info, timeline, first, end), options.batch_size):
+        good = [(i, frame) for i, frame in batch if frame is not None]
+        coloured = iter(colourer.colour(good)) if good else iter(())
+        for i, frame in batch:
+            if frame is not None:
+                previous = next(coloured)
+                for j in range(i - waiting, i + 1):
+                    writer.write(previous, timeline.pts[j])
+                waiting = 0
+            elif previous is not None:
+                writer.write(previous, timeline.pts[i])
+            else:
+                waiting += 1
+            bar.update()
+    if waiting:  # a segment with no frame that decodes: black frames keep the count and the timing
+        black = np.zeros((*colourer.frame_shape, 3), np.uint8)
+        for i in range(end - waiting, end):
+            writer.write(black, timeline.pts[i])
+    return colourer.carry
+
+
+def colorize_video(colorizer, src: str | Path, dst: str | Path, options: VideoOptions = VideoOptions(), progress: bool = True) -> dict:
+    """Colour the video `src` into `dst` (container from its name) as a resumable job; returns a summary
+    (frames, shots, damaged frame indices, whether it resumed). Writes the shots as JSON beside `dst`."""
+    src, dst = Path(src), Path(dst)
+    _check_paths(src, dst)
+    if options.temporal not in temporal.TEMPORAL_MODES:
+        raise UserError(f"--temporal {options.temporal!r}: choose one of {', '.join(temporal.TEMPORAL_MODES)}")
+    if options.hints and not colorizer.contract.hints:
+        raise UserError("this model was trained without hints: colourise without --hints, or train one that takes them (colorgan-train experiment=hints)")
+    info = probe(src)
+    options = VideoOptions(**{**asdict(options), "hints": with_ab_hints(options.hints)})
+    stat = src.stat()
+    identity = {
+        "version": JOB_VERSION,
+        "source": str(src.resolve()),
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+        "model": model_digest(colorizer.model),
+        "options": json.loads(json.dumps(asdict(options), default=str)),
+    }
+    folder = job_folder(dst)
+    resumed = _open_job(folder, identity)
+    timeline = _timeline(folder, src, info, progress)
+    segments = plan_segments(timeline, options.segment_frames)
+    paths = [folder / f"seg-{k:05d}.nut" for k in range(len(segments))]
+    done = sum(end - first for (first, end, _), path in zip(segments, paths) if path.is_file())
+    codec = encoder_for(dst.suffix)
+    with tqdm(total=len(timeline.pts), initial=done, unit="frame", desc=f"colour {src.name}", disable=not progress) as bar:
+        for k, ((first, end, continues), path) in enumerate(zip(segments, paths)):
+            if path.is_file():
+                continue
+            saved = paths[k - 1].with_suffix(".carry.npz")
+            carry = Carry.load(saved) if continues and saved.is_file() else None  # none saved: the shot had no good frame yet
+            with atomic_path(path) as tmp:
+                writer = SegmentWriter(tmp, info, codec, options.crf, options.preset)
+                carry = colour_segment(colorizer, src, info, timeline, first, end, carry, options, writer, bar)
+                writer.close()
+                if k + 1 < len(segments) and segments[k + 1][2] and carry is not None:
+                    carry.save(path.with_suffix(".carry.npz"))
+    assembled = folder / f"output{dst.suffix}"  # the output's own suffix: FFmpeg picks the container from it
+    assemble(src, paths, assembled, info)
+    shots = [{"first": first, "end": end, "start_s": float(timeline.pts[first] * info.time_base)} for first, end in timeline.shots()]
+    summary = {
+        "source": src.name,
+        "frames": len(timeline.pts),
+        "rate": str(info.rate),
+        "shots": shots,
+        "damaged": timeline.damaged,
+        "cut_off": timeline.cut_off(info),
+        "resumed": resumed,
+    }
+    write_json_atomic(shots_path(dst), {k: v for k, v in summary.items() if k != "resumed"})
+    os.replace(assembled, dst)
+    shutil.rmtree(folder)
+    return summary
