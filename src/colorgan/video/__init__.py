@@ -1,0 +1,1 @@
+"""Films: reading, colouring and scoring videos."""
