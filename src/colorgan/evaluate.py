@@ -218,7 +218,7 @@ def evaluate(
     }
 
 
-def markdown_table(rows: list[dict[str, Any]]) -> str:
+def markdown_table(rows: list[dict[str, Any]], columns: Sequence[str] = COLUMNS) -> str:
     """The rows as a Markdown table; unavailable metrics show as 'n/a'."""
     arrows = {
         "psnr": "PSNR ↑",
@@ -229,10 +229,13 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
         "dcf": "|dCF| ↓",
         "cf_signed": "CF signed",
         "fid": "FID ↓",
+        "cdc": "CDC ↓",
+        "ewarp_dis": "E_warp(DIS) ↓",
     }
-    lines = ["| model | " + " | ".join(arrows[c] for c in COLUMNS) + " |", "|---" * (len(COLUMNS) + 1) + "|"]
+    digits = {"ssim": 4, "lpips": 4, "cdc": 6, "ewarp_dis": 6}
+    lines = ["| model | " + " | ".join(arrows[c] for c in columns) + " |", "|---" * (len(columns) + 1) + "|"]
     for row in rows:
-        cells = ["n/a" if row[c] is None else f"{row[c]:.4f}" if c in ("ssim", "lpips") else f"{row[c]:.2f}" for c in COLUMNS]
+        cells = ["n/a" if row[c] is None else f"{row[c]:.{digits.get(c, 2)}f}" for c in columns]
         lines.append(f"| {row['model']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -267,6 +270,8 @@ def run(cfg: Any) -> dict[str, Any]:
     from colorgan.inference import pick_device
     from colorgan.io import atomic_path, write_atomic, write_json_atomic
     from colorgan.train import make_loggers
+    from colorgan.video.data import VideoFolder
+    from colorgan.video.evaluate import evaluate_videos
 
     paths = [str(p) for p in cfg.ckpt] if isinstance(cfg.ckpt, ListConfig) else [str(cfg.ckpt)]
     device = pick_device(cfg.device)
@@ -274,25 +279,31 @@ def run(cfg: Any) -> dict[str, Any]:
     names = row_names(paths, models, list(cfg.names) if cfg.names else None)
     datamodule = instantiate(cfg.data)
     hints = list(cfg.hints) if isinstance(cfg.hints, ListConfig) else [int(cfg.hints)]
-    result = evaluate(
-        dict(zip(names, models, strict=True)),
-        images_of(datamodule, cfg.split),
-        device,
-        hints,
-        cfg.protocol,
-        cfg.fid_weights,
-        cfg.lpips_weights,
-        cfg.sheet_size,
-        cfg.seed,
-    )
+    if isinstance(datamodule, VideoFolder):  # data=video: frame metrics plus the temporal measures
+        result = evaluate_videos(
+            dict(zip(names, models, strict=True)), datamodule, device, hints, cfg.protocol, cfg.fid_weights, cfg.lpips_weights, cfg.sheet_size
+        )
+    else:
+        result = evaluate(
+            dict(zip(names, models, strict=True)),
+            images_of(datamodule, cfg.split),
+            device,
+            hints,
+            cfg.protocol,
+            cfg.fid_weights,
+            cfg.lpips_weights,
+            cfg.sheet_size,
+            cfg.seed,
+        )
     out = Path(cfg.paths.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    table = markdown_table(result["rows"])
+    columns = result.get("columns", COLUMNS)
+    table = markdown_table(result["rows"], columns)
     record = {k: v for k, v in result.items() if k != "sheet"} | {
         "checkpoints": dict(zip(names, paths, strict=True)),
         "data": str(getattr(datamodule, "root", None)),
     }
-    record["notes"] = notes(result)
+    record["notes"] = notes(result) + result.get("notes", [])
     write_json_atomic(out / "results.json", record)
     write_atomic(out / "results.md", "\n\n".join([table, "\n".join(record["notes"])]).encode() + b"\n")
     if result["sheet"] is not None:
@@ -300,8 +311,8 @@ def run(cfg: Any) -> dict[str, Any]:
             to_pil(result["sheet"]).save(tmp)
     for logger in make_loggers(cfg):
         if hasattr(logger, "log_table"):
-            rows = [[r["model"], *(r[c] for c in COLUMNS)] for r in result["rows"]]
-            logger.log_table("eval/metrics", columns=["model", *COLUMNS], data=rows)
+            rows = [[r["model"], *(r[c] for c in columns)] for r in result["rows"]]
+            logger.log_table("eval/metrics", columns=["model", *columns], data=rows)
             if result["sheet"] is not None:
                 logger.log_image("eval/contact_sheet", [to_pil(result["sheet"])])
     return record | {"table": table, "output_dir": str(out)}

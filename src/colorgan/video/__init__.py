@@ -5,7 +5,8 @@
 - temporal: DIS optical flow on lightness and ab carried along it;
 - track: hints that follow the flow;
 - mixed: frames already in colour;
-- job: the resumable job that ties them together.
+- job: the resumable job that ties them together;
+- data, metrics, evaluate: colour videos as evaluation data, the temporal measures (CDC, E_warp(DIS)) and scoring.
 """
 
 from colorgan.video.io import VIDEO_SUFFIXES
