@@ -28,11 +28,14 @@ SWITCHES = {
     "channels_last": ["channels_last=true"],
     "all": ["trainer=cpu_bf16", "compile=true", "channels_last=true"],
 }
+# compiling costs minutes of CPU time per run on 2 cores (experiments/benchmarks/compile.md): those cases are marked
+# `compile` too, and run with `pytest -m compile`
+SWITCH_CASES = [pytest.param(name, marks=pytest.mark.compile) if "compile=true" in overrides else name for name, overrides in SWITCHES.items()]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("hints", [False, True], ids=["", "hints"])
-@pytest.mark.parametrize("switch", SWITCHES)
+@pytest.mark.parametrize("switch", SWITCH_CASES)
 @pytest.mark.parametrize("model", MODELS)
 def test_every_model_trains_under_gpu_numerics_on_the_cpu(tmp_path, vgg_file, model, switch, hints):
     compiled = "compile=true" in SWITCHES[switch]
