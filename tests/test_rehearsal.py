@@ -110,7 +110,7 @@ def test_places365_recipe_to_a_served_model(tmp_path):
     photo = tmp_path / "old.jpg"
     Image.open(photo_path("skimage", "coffee.png")).convert("L").resize((300, 200)).save(photo)
     run("colorgan-colorize", str(export), str(photo), "-o", str(tmp_path / "coloured"))
-    assert Image.open(tmp_path / "coloured" / "old.png").size == (300, 200)
+    assert Image.open(tmp_path / "coloured" / "old.jpg").size == (300, 200)
 
     port = free_port()
     server = subprocess.Popen([str(BIN / "colorgan-serve"), str(export), "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
