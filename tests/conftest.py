@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -30,6 +31,16 @@ def isolated_environment(tmp_path_factory):
     os.environ.update(env)
     os.environ.pop("WANDB_API_KEY", None)
     yield
+
+
+@pytest.fixture(autouse=True)
+def no_log_handlers_on_closed_streams():
+    """Drop logging handlers left by an earlier in-process Hydra app on a stream pytest has closed since (their
+    'Logging error' reports would land in the stderr that this test reads)."""
+    for logger in [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]:
+        for handler in list(getattr(logger, "handlers", [])):
+            if isinstance(handler, logging.StreamHandler) and getattr(handler.stream, "closed", False):
+                logger.removeHandler(handler)
 
 
 def compose_config(output_dir: Path, *overrides: str, config_name: str = "train"):

@@ -65,4 +65,5 @@ def test_experiment_composes_and_trains_a_few_steps(name, tmp_path, shards, vgg_
 
 
 def test_every_seed_experiment_is_here():
-    assert {"seed_baseline", "seed_tpu", "egan", "deoldify_nogan", "nogan", "demo", "synthetic"} <= set(EXPERIMENTS)
+    assert {"seed_baseline", "seed_tpu", "egan", "deoldify_nogan", "nogan", "synthetic", "hints"} <= set(EXPERIMENTS)
+    assert (Path(config_dir()) / "schedule" / "samples.yaml").is_file()  # the demo: bare colorgan-train on data=samples
