@@ -34,7 +34,7 @@ def test_compile_networks_points_torchs_cache_at_the_configured_folder(tmp_path,
 def test_a_compiled_run_leaves_its_code_in_the_cache(tmp_path, monkeypatch):
     monkeypatch.delenv("TORCHINDUCTOR_CACHE_DIR", raising=False)
     cache = tmp_path / "compiled"
-    cfg = compose_config(tmp_path / "run", *TINY, "compile=true", "max_batches=1", "+trainer.limit_val_batches=1", f"paths.compile_cache_dir={cache}")
+    cfg = compose_config(tmp_path / "run", *TINY, "compile=true", "max_batches=1", "trainer.limit_val_batches=1", f"paths.compile_cache_dir={cache}")
     assert train(cfg)["global_step"] > 0
     for kind in ("fxgraph", "aotautograd"):  # Inductor's compiled graphs, AOTAutograd's forward + backward entries
         assert any(p.is_file() for p in Path(cache, kind).rglob("*")), f"nothing in {cache / kind}"
