@@ -16,7 +16,7 @@ from colorgan.checkpoint import load_model
 from colorgan.color import rgb_to_model
 from colorgan.data.shards import ShardWriter
 from colorgan.data.synthetic import synthetic_scene
-from colorgan.evaluate import evaluate
+from colorgan.evaluate.scoring import evaluate
 from colorgan.io import write_json_atomic
 
 BIN = Path(sys.executable).parent

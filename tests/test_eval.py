@@ -15,7 +15,9 @@ import torch
 from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3
 from torchvision.models import AlexNet_Weights, alexnet
 
-from colorgan.evaluate import FID_PROTOCOL, markdown_table, run
+from colorgan.evaluate.metric_weights import FID_PROTOCOL
+from colorgan.evaluate.report import markdown_table
+from colorgan.evaluate.run import run
 from conftest import compose_config, write_scenes
 
 BIN = Path(sys.executable).parent
@@ -106,12 +108,13 @@ def test_fid_is_the_published_protocol(fid_file, monkeypatch):
     independently (the value; that it needs 100 images is the test above, so 6 images pass the gate here)."""
     from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 
-    from colorgan import evaluate as evaluation
+    from colorgan.evaluate import metric_weights, scoring
     from colorgan.color import model_to_rgb, rgb_to_model
 
-    monkeypatch.setattr(evaluation, "MIN_FID_IMAGES", 6)
+    monkeypatch.setattr(metric_weights, "MIN_FID_IMAGES", 6)
+    monkeypatch.setattr(scoring, "MIN_FID_IMAGES", 6)
     true = torch.randint(0, 256, (6, 3, 35, 45), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
-    fid = evaluation.evaluate({}, list(true), torch.device("cpu"), fid_weights=str(fid_file))["rows"][0]["fid"]
+    fid = scoring.evaluate({}, list(true), torch.device("cpu"), fid_weights=str(fid_file))["rows"][0]["fid"]
 
     L, ab = rgb_to_model(true.float() / 255)
     grey = model_to_rgb(L, torch.zeros_like(ab)).clamp(0, 1).numpy() * 255  # the grey row's images
@@ -165,12 +168,12 @@ def test_hint_rows_with_the_baselines_and_both_protocols(tmp_path, photos):
     """Rows per hint count for a model that takes hints, beside nearest/IDW/Levin given the same hints."""
     from hydra.utils import instantiate
 
-    from colorgan.evaluate import evaluate
+    from colorgan.evaluate.scoring import evaluate
 
     model = instantiate(compose_config(tmp_path, "experiment=hints", "model.generator.ngf=8", "model.discriminator.ndf=8").model).eval()
     model.image_size = 32  # what it would have been trained at
     folder = instantiate(compose_config(tmp_path, f"data.root={photos}", "data.image_size=64", config_name="eval").data)
-    from colorgan.evaluate import images_of
+    from colorgan.evaluate.run import images_of
 
     images = list(images_of(folder, "test"))
     result = evaluate({"hinted": model}, images, torch.device("cpu"), hints=[0, 5], protocol="photo")

@@ -7,7 +7,8 @@ import torch
 from safetensors.torch import load_file
 from torch import nn
 
-from colorgan.export import export, fold_spectral_norm
+from colorgan.export import export
+from colorgan.nets.layers import fold_spectral_norm
 
 BIN = Path(sys.executable).parent
 

@@ -182,7 +182,7 @@ def test_the_model_card_passes_the_hubs_parsing_and_shows_the_eval_scores(tiny_c
     from huggingface_hub import ModelCard
     from huggingface_hub.repocard_data import model_index_to_eval_results
 
-    from colorgan.evaluate import run
+    from colorgan.evaluate.run import run
 
     overrides = ("experiment=synthetic", "model.generator.ngf=8", "model.discriminator.ndf=8")
     checkpoint = run_folder(tiny_checkpoint, tmp_path / "run", *overrides)
@@ -240,14 +240,14 @@ def test_train_init_from_the_hub_starts_from_the_shared_weights(hub, tmp_path):
 def test_wandb_log_model_offline_says_so_in_one_line_and_goes_on(tmp_path, caplog):
     from pytorch_lightning.loggers import WandbLogger
 
-    from colorgan.train import make_loggers
+    from colorgan.loggers import make_loggers
 
     for extra, expected, log_model in (
         ((), "staged in wandb's data folder", True),
         (("+logger.wandb.offline=true",), "Lightning refuses log_model offline", False),
     ):
         caplog.clear()
-        with caplog.at_level(logging.WARNING, logger="colorgan.wandb_artifacts"):
+        with caplog.at_level(logging.WARNING, logger="colorgan.loggers"):
             (logger,) = make_loggers(compose_config(tmp_path, "logger.wandb.log_model=true", *extra))
         assert isinstance(logger, WandbLogger) and logger._log_model is log_model
         assert [r.getMessage() for r in caplog.records if expected in r.getMessage()] and len(caplog.records) == 1
@@ -277,7 +277,7 @@ def test_the_command_line_round_trip(tiny_checkpoint, photo, tmp_path):
 
 
 def test_eval_names_a_hub_model_by_its_repository():
-    from colorgan.evaluate import row_names
+    from colorgan.evaluate.run import row_names
 
     class Pix2Pix:
         pass
@@ -292,8 +292,8 @@ def test_export_weights_start_a_spectral_norm_generator_where_the_export_is(tmp_
     import torch
     from hydra.utils import instantiate
 
-    from colorgan.export import fold_spectral_norm
     from colorgan.init_weights import load_generator, settle_spectral_norm
+    from colorgan.nets.layers import fold_spectral_norm
 
     cfg = compose_config(tmp_path, "model=deoldify", "data=synthetic")
     torch.manual_seed(0)

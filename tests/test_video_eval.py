@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from colorgan.errors import UserError
-from colorgan.evaluate import run
+from colorgan.evaluate.run import run
 from colorgan.video.data import read_frames
 from colorgan.video.metrics import cdc, channel_histograms
 from conftest import compose_config

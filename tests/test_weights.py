@@ -197,7 +197,7 @@ def metric_urls(hub, monkeypatch) -> dict[str, str]:
 
 @pytest.mark.slow
 def test_eval_fetches_lpips_and_fid_weights(metric_urls, hub, tmp_path):
-    from colorgan.evaluate import fid_info, fid_metric, lpips_info, lpips_metric
+    from colorgan.evaluate.metric_weights import fid_info, fid_metric, lpips_info, lpips_metric
 
     infos = {"lpips": lpips_info(None), "fid": fid_info(None)}
     for metric, url in metric_urls.items():
@@ -208,7 +208,7 @@ def test_eval_fetches_lpips_and_fid_weights(metric_urls, hub, tmp_path):
 
 
 def test_eval_offline_reports_the_metrics_unavailable_without_a_request(metric_urls, hub, monkeypatch):
-    from colorgan.evaluate import evaluate
+    from colorgan.evaluate.scoring import evaluate
 
     monkeypatch.setenv("COLORGAN_OFFLINE", "1")
     result = evaluate({}, [torch.randint(0, 256, (3, 32, 32), dtype=torch.uint8)], torch.device("cpu"))

@@ -18,9 +18,10 @@ from hydra.utils import get_class
 
 from colorgan.color import CONTRACT_VERSION
 from colorgan.errors import UserError
+from colorgan.export_format import EXPORT_CONFIG, EXPORT_WEIGHTS
+from colorgan.hub import local_source
 from colorgan.models.base import INPUTS, ColorizationModule, ModelContract
-
-EXPORT_CONFIG, EXPORT_WEIGHTS = "config.json", "generator.safetensors"
+from colorgan.nets.layers import fold_spectral_norm
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -75,8 +76,6 @@ def legacy_contract(model: ColorizationModule, hparams: dict[str, Any]) -> Model
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> ColorizationModule:
     """A model in eval mode from a checkpoint, an export folder or a hub repository (hf://owner/name[@revision],
     colorgan.hub), on `device`; its contract is set from the file."""
-    from colorgan.hub import local_source
-
     path = local_source(path)
     if path.is_dir() or path.name == EXPORT_CONFIG:
         model = load_export(path if path.is_dir() else path.parent)
@@ -102,8 +101,6 @@ def load_export(folder: Path) -> ColorizationModule:
         raise UserError(
             f"{folder} uses colour contract v{config.get('contract_version')}, this colorgan v{CONTRACT_VERSION}: install the colorgan that exported it"
         )
-    from colorgan.export import fold_spectral_norm
-
     model = build_model(config["target"], config["hyper_parameters"])
     fold_spectral_norm(model.generator).load_state_dict(load_file(str(weights)))  # exported with spectral norm folded
     model.image_size = ModelContract.from_dict(config["model"]).image_size

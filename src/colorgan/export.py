@@ -9,23 +9,14 @@ import numpy as np
 import torch
 from safetensors.torch import save_file
 from torch import nn
-from torch.nn.utils import parametrize
 
-from colorgan.checkpoint import EXPORT_CONFIG, EXPORT_WEIGHTS, load_model
+from colorgan.checkpoint import load_model
 from colorgan.color import CONTRACT_VERSION
 from colorgan.errors import UserError
+from colorgan.export_format import EXPORT_CONFIG, EXPORT_WEIGHTS
 from colorgan.io import atomic_path, write_json_atomic
 from colorgan.models.base import ColorizationModule
-
-
-def fold_spectral_norm(module: nn.Module) -> nn.Module:
-    """Replace spectral-normalised weights by their current normalised values (hook or parametrization style)."""
-    for m in module.modules():
-        if parametrize.is_parametrized(m, "weight"):
-            parametrize.remove_parametrizations(m, "weight", leave_parametrized=True)
-        elif hasattr(m, "weight_orig"):
-            nn.utils.remove_spectral_norm(m)
-    return module
+from colorgan.nets.layers import fold_spectral_norm
 
 
 class GeneratorGraph(nn.Module):

@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from colorgan.checkpoint import EXPORT_CONFIG, EXPORT_WEIGHTS
 from colorgan.errors import UserError
+from colorgan.export_format import EXPORT_CONFIG, EXPORT_WEIGHTS
 from colorgan.weights import offline
 
 PREFIX = "hf://"

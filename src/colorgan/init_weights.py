@@ -9,8 +9,9 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from colorgan.checkpoint import EXPORT_CONFIG, load_export, read_checkpoint
+from colorgan.checkpoint import load_export, read_checkpoint
 from colorgan.errors import UserError
+from colorgan.export_format import EXPORT_CONFIG
 from colorgan.hub import local_source
 from colorgan.models.base import ColorizationModule
 

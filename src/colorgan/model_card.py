@@ -15,8 +15,8 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from colorgan.checkpoint import EXPORT_CONFIG, EXPORT_WEIGHTS
 from colorgan.errors import UserError
+from colorgan.export_format import EXPORT_CONFIG, EXPORT_WEIGHTS
 from colorgan.hub import is_reference, parse_reference
 from colorgan.io import write_atomic
 
@@ -64,7 +64,7 @@ def read_results(path: str | Path, checkpoint: str, export_dir: str | Path, repo
 
 def rows_of(record: dict[str, Any], name: str) -> list[tuple[int, dict[str, Any]]]:
     """(hint count, row) of one model (or the grey baseline) in a results record."""
-    from colorgan.evaluate import row_name
+    from colorgan.evaluate.scoring import row_name
 
     counts = record.get("hints") or [0]
     by_label = {row["model"]: row for row in record["rows"]}

@@ -19,32 +19,8 @@ from colorgan.checkpoint import read_checkpoint, resume_checkpoint
 from colorgan.errors import UserError
 from colorgan.init_weights import load_weights
 from colorgan.io import atomic_path
-from colorgan.tasks import closing_loggers
-from colorgan.wandb_artifacts import offline_log_model
+from colorgan.loggers import closing_loggers, make_loggers
 from colorgan.xla import settle, xla_trainer_arguments
-
-
-def has_wandb_credentials() -> bool:
-    """True when an API key is in the environment or ~/.netrc; otherwise runs go offline."""
-    if os.environ.get("WANDB_API_KEY"):
-        return True
-    netrc = Path(os.environ.get("NETRC", Path.home() / ".netrc"))
-    return netrc.is_file() and "api.wandb.ai" in netrc.read_text(errors="ignore")
-
-
-def make_loggers(cfg: DictConfig, group: str | None = None, name: str | None = None) -> list:
-    """Instantiate the configured loggers; wandb goes offline without credentials and is grouped by sweep."""
-    loggers = []
-    for key, conf in (cfg.get("logger") or {}).items():
-        if key == "wandb":
-            if not has_wandb_credentials():
-                os.environ.setdefault("WANDB_MODE", "offline")
-            os.environ.setdefault("WANDB_SILENT", "true")
-            Path(conf.save_dir).mkdir(parents=True, exist_ok=True)
-            loggers.append(instantiate(conf, group=group, name=name, **offline_log_model(conf)))
-        else:
-            loggers.append(instantiate(conf))
-    return loggers
 
 
 class AtomicCheckpointIO(_WrappingCheckpointIO):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils import parametrize
 
 NORMS = {"batch": nn.BatchNorm2d, "instance": nn.InstanceNorm2d, "syncbatch": nn.SyncBatchNorm, "none": None}
 
@@ -45,3 +46,13 @@ def resize_like(x: torch.Tensor, reference: torch.Tensor, mode: str = "nearest")
     if torch.onnx.is_in_onnx_export() or x.shape[-2:] != reference.shape[-2:]:
         return F.interpolate(x, size=reference.shape[-2:], mode=mode, **({"align_corners": False} if mode == "bilinear" else {}))
     return x
+
+
+def fold_spectral_norm(module: nn.Module) -> nn.Module:
+    """Replace spectral-normalised weights by their current normalised values (hook or parametrization style)."""
+    for m in module.modules():
+        if parametrize.is_parametrized(m, "weight"):
+            parametrize.remove_parametrizations(m, "weight", leave_parametrized=True)
+        elif hasattr(m, "weight_orig"):
+            nn.utils.remove_spectral_norm(m)
+    return module
