@@ -183,43 +183,9 @@ def score_lines(record: dict[str, Any]) -> list[str]:
     return [head, "", *lines, "", *[f"- {note}" for note in notes]]
 
 
-def card_text(export_dir: Path, checkpoint: str, record: dict[str, Any] | None, license: str, repo_id: str | None, dataset: str | None) -> str:
-    """The model card's Markdown, metadata included."""
-    from huggingface_hub import ModelCardData
-    from omegaconf import OmegaConf
-    from safetensors import safe_open
-
-    config = json.loads((export_dir / EXPORT_CONFIG).read_text())
-    contract, hparams = config["model"], config["hyper_parameters"]
-    kind = config["target"].rsplit(".", 1)[-1]
-    with safe_open(str(export_dir / EXPORT_WEIGHTS), "pt") as weights:
-        parameters = sum(math.prod(weights.get_slice(k).get_shape()) for k in weights.keys())  # noqa: SIM118 - safe_open has no iterator
-    hints = "hint_mask" in contract["inputs"]
-    run = find_run(checkpoint)
-    cfg = OmegaConf.to_container(OmegaConf.load(run / ".hydra" / "config.yaml"), resolve=False) if run else {}
-    data = cfg.get("data", {}) if cfg else {}
-    data_words, count = training_data(data) if cfg else ("not recorded (the checkpoint was not found in a colorgan-train run folder)", None)
-    source = f"hf://{repo_id}" if repo_id else str(export_dir)
-    name = repo_id.split("/")[-1] if repo_id else export_dir.name
-    card_data = ModelCardData(
-        library_name="colorgan",
-        pipeline_tag="image-to-image",
-        license=license,
-        tags=["colorization", "image-colorization", "gan", kind.lower(), "safetensors", *(["hints"] if hints else [])],
-        datasets=[dataset] if dataset else None,
-        model_name=name,
-        eval_results=eval_results(record) if record else None,
-    )
-    lines = [
-        "---",
-        card_data.to_yaml(),
-        "---",
-        "",
-        f"# {name}",
-        "",
-        f"A colorgan colouriser: a {kind} model ({parameters / 1e6:.2f} M generator parameters) that turns "
-        "black-and-white photos into colour ones. " + plain_words(data, count, hints, cfg.get("closing_note")),
-        "",
+def usage_section(source: str, python_source: str, hints: bool) -> list[str]:
+    """How to run the model: the CLI and Python."""
+    return [
         "## Use it",
         "",
         "```bash",
@@ -232,45 +198,104 @@ def card_text(export_dir: Path, checkpoint: str, record: dict[str, Any] | None, 
         "```python",
         "from colorgan.inference import Colorizer",
         "",
-        f'colorizer = Colorizer.from_pretrained("{repo_id or export_dir}")',
+        f'colorizer = Colorizer.from_pretrained("{python_source}")',
         'colorizer.colorize("old_photo.jpg").save("old_photo_colour.png")',
         "```",
-        "",
+    ]
+
+
+def contract_section(config: dict[str, Any], export_dir: Path) -> list[str]:
+    """What the model expects: its input, render size, hints and files."""
+    contract = config["model"]
+    hints = "hint_mask" in contract["inputs"]
+    onnx = ", `generator.onnx` (the same network for ONNX Runtime)." if (export_dir / "generator.onnx").is_file() else "."
+    return [
         "## What it expects",
         "",
         f"- Any grey photo (grey, RGB, 16-bit, ... any size). The network sees CIE L (scaled to [-1, 1]) and predicts ab; the output keeps the photo's own lightness "
         f"(colour contract v{config['contract_version']}).",
         f"- Render size: long side 16 x render factor (default {contract['image_size']} px, the size it was trained at), padded to a multiple of {contract['size_multiple']}.",
         f"- Inputs: {', '.join(contract['inputs'])}" + (" (colour hints: a hinted ab map and its mask)." if hints else " (no hints)."),
-        f"- Files: `{EXPORT_WEIGHTS}` (generator weights, spectral norm folded), `{EXPORT_CONFIG}` (model class, hyperparameters, contract)"
-        + (", `generator.onnx` (the same network for ONNX Runtime)." if (export_dir / "generator.onnx").is_file() else "."),
-        "",
-        "## Training",
-        "",
-        f"- Data: {data_words}.",
+        f"- Files: `{EXPORT_WEIGHTS}` (generator weights, spectral norm folded), `{EXPORT_CONFIG}` (model class, hyperparameters, contract)" + onnx,
     ]
-    if run:
-        lines.append(f"- Length: {training_length(cfg, checkpoint)}.")
-        overrides = OmegaConf.load(run / ".hydra" / "overrides.yaml") if (run / ".hydra" / "overrides.yaml").is_file() else []
-        lines += [f"- Command: `{' '.join(['colorgan-train', *(shlex.quote(str(o)) for o in overrides)])}`", ""]
-        lines += [
-            "<details><summary>Full config (.hydra/config.yaml)</summary>",
+
+
+def training_section(run: Path | None, cfg: dict[str, Any], checkpoint: str, data_words: str, hparams: dict[str, Any]) -> list[str]:
+    """How the model was trained: data, length, command and config (or the hyperparameters, when the run is not found)."""
+    from omegaconf import OmegaConf
+
+    lines = ["## Training", "", f"- Data: {data_words}."]
+    if not run:
+        return lines + [
+            "- Command and config: not recorded.",
             "",
-            "```yaml",
-            (run / ".hydra" / "config.yaml").read_text().rstrip(),
+            "Model hyperparameters:",
+            "",
+            "```json",
+            json.dumps(hparams, indent=2, sort_keys=True),
             "```",
-            "",
-            "</details>",
         ]
-    else:
-        lines += ["- Command and config: not recorded.", "", "Model hyperparameters:", "", "```json", json.dumps(hparams, indent=2, sort_keys=True), "```"]
-    lines += ["", "## Evaluation", ""]
-    lines += (
-        score_lines(record)
-        if record
-        else ["Not evaluated here: `colorgan-eval ckpt=" + source + " data.root=PHOTOS` scores it against leaving the photos grey."]
+    overrides = OmegaConf.load(run / ".hydra" / "overrides.yaml") if (run / ".hydra" / "overrides.yaml").is_file() else []
+    return lines + [
+        f"- Length: {training_length(cfg, checkpoint)}.",
+        f"- Command: `{' '.join(['colorgan-train', *(shlex.quote(str(o)) for o in overrides)])}`",
+        "",
+        "<details><summary>Full config (.hydra/config.yaml)</summary>",
+        "",
+        "```yaml",
+        (run / ".hydra" / "config.yaml").read_text().rstrip(),
+        "```",
+        "",
+        "</details>",
+    ]
+
+
+def card_metadata(kind: str, hints: bool, record: dict[str, Any] | None, license: str, name: str, dataset: str | None) -> str:
+    """The card's YAML header as the hub reads it (library, pipeline, tags, license, data set, model-index)."""
+    from huggingface_hub import ModelCardData
+
+    return ModelCardData(
+        library_name="colorgan",
+        pipeline_tag="image-to-image",
+        license=license,
+        tags=["colorization", "image-colorization", "gan", kind.lower(), "safetensors", *(["hints"] if hints else [])],
+        datasets=[dataset] if dataset else None,
+        model_name=name,
+        eval_results=eval_results(record) if record else None,
+    ).to_yaml()
+
+
+def card_text(export_dir: Path, checkpoint: str, record: dict[str, Any] | None, license: str, repo_id: str | None, dataset: str | None) -> str:
+    """The model card's Markdown, metadata included."""
+    from omegaconf import OmegaConf
+    from safetensors import safe_open
+
+    config = json.loads((export_dir / EXPORT_CONFIG).read_text())
+    kind = config["target"].rsplit(".", 1)[-1]
+    with safe_open(str(export_dir / EXPORT_WEIGHTS), "pt") as weights:
+        parameters = sum(math.prod(weights.get_slice(k).get_shape()) for k in weights.keys())  # noqa: SIM118 - safe_open has no iterator
+    hints = "hint_mask" in config["model"]["inputs"]
+    run = find_run(checkpoint)
+    cfg = OmegaConf.to_container(OmegaConf.load(run / ".hydra" / "config.yaml"), resolve=False) if run else {}
+    data = cfg.get("data", {}) if cfg else {}
+    data_words, count = training_data(data) if cfg else ("not recorded (the checkpoint was not found in a colorgan-train run folder)", None)
+    source = f"hf://{repo_id}" if repo_id else str(export_dir)
+    name = repo_id.split("/")[-1] if repo_id else export_dir.name
+    summary = (
+        f"A colorgan colouriser: a {kind} model ({parameters / 1e6:.2f} M generator parameters) that turns "
+        "black-and-white photos into colour ones. " + plain_words(data, count, hints, cfg.get("closing_note"))
     )
-    return "\n".join(lines) + "\n"
+    evaluation = (
+        score_lines(record) if record else [f"Not evaluated here: `colorgan-eval ckpt={source} data.root=PHOTOS` scores it against leaving the photos grey."]
+    )
+    sections = [
+        ["---", card_metadata(kind, hints, record, license, name, dataset), "---", "", f"# {name}", "", summary],
+        usage_section(source, repo_id or str(export_dir), hints),
+        contract_section(config, export_dir),
+        training_section(run, cfg, checkpoint, data_words, config["hyper_parameters"]),
+        ["## Evaluation", "", *evaluation],
+    ]
+    return "\n\n".join("\n".join(section) for section in sections) + "\n"
 
 
 def write_model_card(

@@ -11,6 +11,20 @@ from colorgan.errors import UserError
 from colorgan.nets.layers import grid_means, init_gan_weights, norm_layer, resize_like
 
 
+def unet_depth(image_size: int, depth: int | None, global_levels: int) -> int:
+    """The U-Net's number of levels (log2 of image_size unless given), checked against the size and global levels."""
+    if type(image_size) is not int or image_size < 4:
+        raise UserError(f"image_size={image_size} is not a U-Net size: use a power of two such as 64 or 256")
+    depth = depth or int(math.log2(image_size))
+    if depth < 2:
+        raise UserError(f"model.generator.depth={depth} is too small for a U-Net: use 2 or more, or leave it null")
+    if image_size % 2**depth:
+        raise UserError(f"image_size={image_size} is not a multiple of {2**depth}, the U-Net's size step: use a power of two such as 64 or 256")
+    if not 0 <= global_levels <= depth:
+        raise UserError(f"model.generator.global_levels={global_levels} is not between 0 and the U-Net's depth {depth}")
+    return depth
+
+
 class UNetGenerator(nn.Module):
     """U-Net of stride-2 4x4 convs down to 1x1 and transposed convs back, with skip connections.
 
@@ -42,16 +56,8 @@ class UNetGenerator(nn.Module):
         global_levels: int = 3,
     ):
         super().__init__()
-        if type(image_size) is not int or image_size < 4:
-            raise UserError(f"image_size={image_size} is not a U-Net size: use a power of two such as 64 or 256")
-        self.depth = depth or int(math.log2(image_size))
+        self.depth = unet_depth(image_size, depth, global_levels)
         self.size_multiple = 2**self.depth  # input sides must be multiples of this
-        if self.depth < 2:
-            raise UserError(f"model.generator.depth={self.depth} is too small for a U-Net: use 2 or more, or leave it null")
-        if image_size % self.size_multiple:
-            raise UserError(f"image_size={image_size} is not a multiple of {self.size_multiple}, the U-Net's size step: use a power of two such as 64 or 256")
-        if not 0 <= global_levels <= self.depth:
-            raise UserError(f"model.generator.global_levels={global_levels} is not between 0 and the U-Net's depth {self.depth}")
         self.first_global = self.depth - global_levels if global_levels else None  # index of the first level on the fixed grid
         self.grid = image_size >> (self.depth - global_levels)  # that level's input side at the training size
         if global_levels:

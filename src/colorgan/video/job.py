@@ -258,19 +258,10 @@ def colour_segment(
     return colourer.carry
 
 
-def colorize_video(colorizer, src: str | Path, dst: str | Path, options: VideoOptions = VideoOptions(), progress: bool = True) -> dict:
-    """Colour the video `src` into `dst` (container from its name) as a resumable job; returns a summary
-    (frames, shots, damaged frame indices, whether it resumed). Writes the shots as JSON beside `dst`."""
-    src, dst = Path(src), Path(dst)
-    _check_paths(src, dst)
-    if options.temporal not in temporal.TEMPORAL_MODES:
-        raise UserError(f"--temporal {options.temporal!r}: choose one of {', '.join(temporal.TEMPORAL_MODES)}")
-    if options.hints and not colorizer.contract.hints:
-        raise UserError("this model was trained without hints: colourise without --hints, or train one that takes them (colorgan-train experiment=hints)")
-    info = probe(src)
-    options = VideoOptions(**{**asdict(options), "hints": with_ab_hints(options.hints)})
+def job_identity(src: Path, colorizer, options: VideoOptions) -> dict:
+    """What makes a job the same job: the source file (path, size, time), the model's weights and the options."""
     stat = src.stat()
-    identity = {
+    return {
         "version": JOB_VERSION,
         "source": str(src.resolve()),
         "size": stat.st_size,
@@ -278,9 +269,11 @@ def colorize_video(colorizer, src: str | Path, dst: str | Path, options: VideoOp
         "model": model_digest(colorizer.model),
         "options": json.loads(json.dumps(asdict(options), default=str)),
     }
-    folder = job_folder(dst)
-    resumed = _open_job(folder, identity)
-    timeline = _timeline(folder, src, info, progress)
+
+
+def colour_segments(colorizer, src: Path, dst: Path, folder: Path, info: VideoInfo, timeline: Timeline, options: VideoOptions, progress: bool) -> list[Path]:
+    """Colour every segment the job folder does not hold yet, each written complete or not at all, with the temporal
+    state a continuing shot carries into the next segment; returns the segment files in order."""
     segments = plan_segments(timeline, options.segment_frames)
     paths = [folder / f"seg-{k:05d}.nut" for k in range(len(segments))]
     done = sum(end - first for (first, end, _), path in zip(segments, paths) if path.is_file())
@@ -297,6 +290,24 @@ def colorize_video(colorizer, src: str | Path, dst: str | Path, options: VideoOp
                 writer.close()
                 if k + 1 < len(segments) and segments[k + 1][2] and carry is not None:
                     carry.save(path.with_suffix(".carry.npz"))
+    return paths
+
+
+def colorize_video(colorizer, src: str | Path, dst: str | Path, options: VideoOptions = VideoOptions(), progress: bool = True) -> dict:
+    """Colour the video `src` into `dst` (container from its name) as a resumable job; returns a summary
+    (frames, shots, damaged frame indices, whether it resumed). Writes the shots as JSON beside `dst`."""
+    src, dst = Path(src), Path(dst)
+    _check_paths(src, dst)
+    if options.temporal not in temporal.TEMPORAL_MODES:
+        raise UserError(f"--temporal {options.temporal!r}: choose one of {', '.join(temporal.TEMPORAL_MODES)}")
+    if options.hints and not colorizer.contract.hints:
+        raise UserError("this model was trained without hints: colourise without --hints, or train one that takes them (colorgan-train experiment=hints)")
+    info = probe(src)
+    options = VideoOptions(**{**asdict(options), "hints": with_ab_hints(options.hints)})
+    folder = job_folder(dst)
+    resumed = _open_job(folder, job_identity(src, colorizer, options))
+    timeline = _timeline(folder, src, info, progress)
+    paths = colour_segments(colorizer, src, dst, folder, info, timeline, options, progress)
     assembled = folder / f"output{dst.suffix}"  # the output's own suffix: FFmpeg picks the container from it
     assemble(src, paths, assembled, info)
     shots = [{"first": first, "end": end, "start_s": float(timeline.pts[first] * info.time_base)} for first, end in timeline.shots()]
