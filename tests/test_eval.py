@@ -59,7 +59,7 @@ def fid_file(tmp_path_factory) -> Path:
 def test_table_of_every_metric_with_the_grey_baseline(tmp_path, tiny_checkpoint, photos, fid_file, lpips_file):
     cfg = compose_config(
         tmp_path,
-        f"ckpt=[{tiny_checkpoint},{tiny_checkpoint}]",
+        f"ckpt_path=[{tiny_checkpoint},{tiny_checkpoint}]",
         "names=[first,second]",
         f"data.root={photos}",
         "data.image_size=64",
@@ -90,7 +90,7 @@ def test_table_of_every_metric_with_the_grey_baseline(tmp_path, tiny_checkpoint,
 
 
 def test_missing_weights_are_reported_unavailable_with_the_path(tmp_path, tiny_checkpoint, photos):
-    cfg = compose_config(tmp_path, f"ckpt={tiny_checkpoint}", f"data.root={photos}", "data.image_size=64", "logger=none", config_name="eval")
+    cfg = compose_config(tmp_path, f"ckpt_path={tiny_checkpoint}", f"data.root={photos}", "data.image_size=64", "logger=none", config_name="eval")
     record = run(cfg)
     assert record["fid"]["available"] is False and record["fid"]["weights"].endswith("weights-inception-2015-12-05-6726825d.pth")
     assert record["lpips"]["available"] is False and record["lpips"]["weights"].endswith("alexnet-owt-7be5be79.pth")
@@ -137,7 +137,7 @@ def frechet_distance(x: np.ndarray, y: np.ndarray) -> float:
 @pytest.mark.slow
 def test_command_line_prints_the_table(tmp_path, tiny_checkpoint, photos):
     result = subprocess.run(
-        [str(BIN / "colorgan-eval"), f"ckpt={tiny_checkpoint}", f"data.root={photos}", "data.image_size=64", "logger=none", f"hydra.run.dir={tmp_path}"],
+        [str(BIN / "colorgan-eval"), f"ckpt_path={tiny_checkpoint}", f"data.root={photos}", "data.image_size=64", "logger=none", f"hydra.run.dir={tmp_path}"],
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -149,13 +149,13 @@ def test_command_line_prints_the_table(tmp_path, tiny_checkpoint, photos):
         and "| pix2pix (" in result.stdout
         and "downloads are off (COLORGAN_OFFLINE/HF_HUB_OFFLINE): put weights-inception" in result.stdout
     )
-    bad = subprocess.run([str(BIN / "colorgan-eval"), "ckpt=/no/such.ckpt", f"data.root={photos}"], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    bad = subprocess.run([str(BIN / "colorgan-eval"), "ckpt_path=/no/such.ckpt", f"data.root={photos}"], capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert bad.returncode == 2 and bad.stderr.strip().startswith("colorgan-eval: error: checkpoint /no/such.ckpt does not exist")
 
 
 @pytest.mark.slow
 def test_wandb_run_gets_the_table_and_the_contact_sheet(tmp_path, tiny_checkpoint, photos):
-    cfg = compose_config(tmp_path, f"ckpt={tiny_checkpoint}", f"data.root={photos}", "data.image_size=64", "logger=wandb", config_name="eval")
+    cfg = compose_config(tmp_path, f"ckpt_path={tiny_checkpoint}", f"data.root={photos}", "data.image_size=64", "logger=wandb", config_name="eval")
     run(cfg)
     media = list((tmp_path / "wandb").glob("offline-run-*/files/media"))
     assert media, "no offline wandb run with media"

@@ -188,7 +188,7 @@ def test_the_model_card_passes_the_hubs_parsing_and_shows_the_eval_scores(tiny_c
     checkpoint = run_folder(tiny_checkpoint, tmp_path / "run", *overrides)
     photos = tmp_path / "heldout"
     write_scenes(photos, 4, size=64)
-    record = run(compose_config(tmp_path / "eval", f"ckpt={checkpoint}", f"data.root={photos}", "data.image_size=64", "logger=none", config_name="eval"))
+    record = run(compose_config(tmp_path / "eval", f"ckpt_path={checkpoint}", f"data.root={photos}", "data.image_size=64", "logger=none", config_name="eval"))
     results = Path(record["output_dir"]) / "results.json"
     scored = json.loads(results.read_text())
     ours = next(row for row in scored["rows"] if row["model"] != "grey (ab = 0)")

@@ -92,7 +92,7 @@ def test_places365_recipe_to_a_served_model(tmp_path):
         out = tmp_path / f"eval_{protocol}"
         run(
             "colorgan-eval",
-            f"ckpt={checkpoint}",
+            f"ckpt_path={checkpoint}",
             "data=shards",
             f"data.root={shards}",
             "split=test",

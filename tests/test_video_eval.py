@@ -40,7 +40,7 @@ def clips(tmp_path_factory) -> Path:
 
 
 def test_frames_metrics_and_temporal_measures_per_video(tmp_path, tiny_checkpoint, clips):
-    cfg = compose_config(tmp_path, f"ckpt={tiny_checkpoint}", "names=[tiny]", "data=video", f"data.root={clips}", "logger=none", config_name="eval")
+    cfg = compose_config(tmp_path, f"ckpt_path={tiny_checkpoint}", "names=[tiny]", "data=video", f"data.root={clips}", "logger=none", config_name="eval")
     record = run(cfg)
     rows = {r["model"]: r for r in record["rows"]}
     assert list(rows) == ["grey (ab = 0)", "tiny", "truth (the colour video)"]
@@ -69,6 +69,6 @@ def test_bad_videos_are_one_line_errors(tmp_path, tiny_checkpoint, make, message
     folder = tmp_path / "videos"
     folder.mkdir()
     make(folder)
-    cfg = compose_config(tmp_path / "out", f"ckpt={tiny_checkpoint}", "data=video", f"data.root={folder}", "logger=none", config_name="eval")
+    cfg = compose_config(tmp_path / "out", f"ckpt_path={tiny_checkpoint}", "data=video", f"data.root={folder}", "logger=none", config_name="eval")
     with pytest.raises(UserError, match=message):
         run(cfg)

@@ -37,7 +37,7 @@ ckpt=$out/train/checkpoints/last.ckpt
 
 # 4. the whole test split, scored as users get it (photo) and as papers do (fixed 256x256 crops)
 for protocol in photo fixed; do
-  colorgan-eval ckpt="$ckpt" data=shards data.root="$data/places365_shards" split=test protocol=$protocol hydra.run.dir="$out/eval_$protocol"
+  colorgan-eval ckpt_path="$ckpt" data=shards data.root="$data/places365_shards" split=test protocol=$protocol hydra.run.dir="$out/eval_$protocol"
 done
 
 # 5-7. share, colourise, serve

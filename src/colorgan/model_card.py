@@ -55,7 +55,7 @@ def read_results(path: str | Path, checkpoint: str, export_dir: str | Path, repo
     names = [name for name, source in scored.items() if same(str(source))] or (list(scored) if len(scored) == 1 else [])
     if not names:
         raise UserError(
-            f"--eval {path} scores {', '.join(scored)} and none is {checkpoint}: evaluate this model (colorgan-eval ckpt={checkpoint}) and give that results.json"
+            f"--eval {path} scores {', '.join(scored)} and none is {checkpoint}: evaluate this model (colorgan-eval ckpt_path={checkpoint}) and give that results.json"
         )
     if not rows:
         raise UserError(f"--eval {path} has no rows: run colorgan-eval again")
@@ -286,7 +286,7 @@ def card_text(export_dir: Path, checkpoint: str, record: dict[str, Any] | None, 
         "black-and-white photos into colour ones. " + plain_words(data, count, hints, cfg.get("closing_note"))
     )
     evaluation = (
-        score_lines(record) if record else [f"Not evaluated here: `colorgan-eval ckpt={source} data.root=PHOTOS` scores it against leaving the photos grey."]
+        score_lines(record) if record else [f"Not evaluated here: `colorgan-eval ckpt_path={source} data.root=PHOTOS` scores it against leaving the photos grey."]
     )
     sections = [
         ["---", card_metadata(kind, hints, record, license, name, dataset), "---", "", f"# {name}", "", summary],

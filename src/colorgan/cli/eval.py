@@ -1,4 +1,4 @@
-"""`colorgan-eval ckpt=PATH [data=...]`: the metrics table of one or more checkpoints on one data set."""
+"""`colorgan-eval ckpt_path=PATH [data=...]`: the metrics table of one or more checkpoints on one data set."""
 
 from __future__ import annotations
 

@@ -53,7 +53,7 @@ def score(cfg: Any, models: dict[str, Any], datamodule: Any, device: torch.devic
 def run(cfg: Any) -> dict[str, Any]:
     """colorgan-eval: evaluate the configured checkpoints (or export folders) on the configured data, then write
     results.json, results.md and contact_sheet.png into the run folder (and the table and sheet to the loggers)."""
-    paths = [str(p) for p in cfg.ckpt] if isinstance(cfg.ckpt, ListConfig) else [str(cfg.ckpt)]
+    paths = [str(p) for p in cfg.ckpt_path] if isinstance(cfg.ckpt_path, ListConfig) else [str(cfg.ckpt_path)]
     device = pick_device(cfg.device)
     models = [load_model(p, device) for p in paths]
     names = row_names(paths, models, list(cfg.names) if cfg.names else None)
