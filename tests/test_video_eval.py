@@ -8,6 +8,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+import torch
 
 from colorgan.errors import UserError
 from colorgan.evaluate.run import run
@@ -28,6 +29,19 @@ def write_clip(path: Path, frames: int, seed: int = 0, size: tuple[int, int] = (
         for t in range(frames):
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(base[:, 2 * frames - 2 * t : 2 * frames - 2 * t + w]), format="rgb24")
             container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+
+
+def write_halves(path: Path, frames: int, size: tuple[int, int] = (48, 64)) -> None:
+    """A lossless clip of two flat colours, orange left and blue right, their border drifting 1 px a frame."""
+    h, w = size
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("ffv1", rate=25)
+        stream.width, stream.height, stream.pix_fmt = w, h, "bgr0"
+        for t in range(frames):
+            frame = np.empty((h, w, 3), np.uint8)
+            frame[:, : w // 2 + t], frame[:, w // 2 + t :] = (220, 120, 40), (40, 90, 200)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
         container.mux(stream.encode())
 
 
@@ -60,7 +74,7 @@ def test_frames_metrics_and_temporal_measures_per_video(tmp_path, tiny_checkpoin
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (lambda folder: (folder / "broken.mp4").write_bytes(b"not a video at all"), "broken.mp4: not a readable video"),
+        (lambda folder: (folder / "broken.mp4").write_bytes(b"not a video at all"), r"cannot read \S*broken.mp4 as a video"),
         (lambda folder: write_clip(folder / "short.mkv", 3), "short.mkv: CDC needs at least 5 frames"),
         (lambda folder: None, "no videos found in"),
     ],
@@ -72,3 +86,32 @@ def test_bad_videos_are_one_line_errors(tmp_path, tiny_checkpoint, make, message
     cfg = compose_config(tmp_path / "out", f"ckpt_path={tiny_checkpoint}", "data=video", f"data.root={folder}", "logger=none", config_name="eval")
     with pytest.raises(UserError, match=message):
         run(cfg)
+
+
+def test_shot_batches_never_cross_a_cut():
+    from colorgan.evaluate.videos import shot_batches
+
+    frames = (torch.zeros(1) + i for i in range(10))
+    batches = [(starts, [index for index, _ in batch]) for starts, batch in shot_batches(frames, {3, 8}, 4)]
+    assert batches == [(True, [0, 1, 2]), (True, [3, 4, 5, 6]), (False, [7]), (True, [8, 9])]
+
+
+def test_rows_per_temporal_mode_and_hints_carried_through_each_shot(tmp_path, tiny_hint_checkpoint, clips):
+    """temporal=[none,flow] gives a row per mode; hints on each shot's first frame give rows per count beside
+    inverse-distance weighting of the hints where the pipeline tracked them, which knows the true colours there."""
+    clip = tmp_path / "halves.mkv"
+    write_halves(clip, 8)
+    overrides = [f"ckpt_path={tiny_hint_checkpoint}", "names=[hinted]", "data=video", f"data.root={clip}", "logger=none"]
+    record = run(compose_config(tmp_path, *overrides, "temporal=[none,flow]", "hints=[0,3]", config_name="eval"))
+    rows = {r["model"]: r for r in record["rows"]}
+    assert list(rows) == [
+        "grey (ab = 0)",
+        "hinted, per frame, 0 hints",
+        "hinted, per frame, 3 hints",
+        "hinted, flow, 0 hints",
+        "hinted, flow, 3 hints",
+        "idw (tracked hints), 3 hints",
+        "truth (the colour video)",
+    ]
+    assert rows["idw (tracked hints), 3 hints"]["de2000"] < rows["grey (ab = 0)"]["de2000"]
+    assert all(math.isfinite(rows[name]["ewarp_dis"]) for name in rows)

@@ -46,7 +46,7 @@ def score(cfg: Any, models: dict[str, Any], datamodule: Any, device: torch.devic
     hints = list(cfg.hints) if isinstance(cfg.hints, ListConfig) else [int(cfg.hints)]
     weights = {"fid_weights": cfg.fid_weights, "lpips_weights": cfg.lpips_weights, "sheet_size": cfg.sheet_size}
     if isinstance(datamodule, VideoFolder):
-        return evaluate_videos(models, datamodule, device, hints, cfg.protocol, **weights)
+        return evaluate_videos(models, datamodule, device, hints, cfg.protocol, temporal=list(cfg.temporal), seed=cfg.seed, **weights)
     return evaluate(models, images_of(datamodule, cfg.split), device, hints, cfg.protocol, seed=cfg.seed, **weights)
 
 

@@ -177,12 +177,19 @@ def _batches(frames: Iterator, size: int) -> Iterator[list]:
         yield batch
 
 
-class SegmentColourer:
-    """Colours the good frames of a shot in order, batch by batch, carrying its state (`carry`) from frame to frame."""
+def upright_shape(info: VideoInfo) -> tuple[int, int]:
+    """(height, width) of a video's frames as displayed, its rotation applied."""
+    return (info.width, info.height) if info.rotation % 180 else (info.height, info.width)
 
-    def __init__(self, colorizer, info: VideoInfo, options: VideoOptions, carry: Carry | None):
+
+class SegmentColourer:
+    """Colours the good frames of a shot in order, batch by batch, carrying its state (`carry`) from frame to frame;
+    `placed` holds the hints each frame of the last batch got (given on it, or followed along the flow)."""
+
+    def __init__(self, colorizer, frame_shape: tuple[int, int], options: VideoOptions, carry: Carry | None = None):
         self.colorizer, self.options, self.carry = colorizer, options, carry
-        self.frame_shape = (info.width, info.height) if info.rotation % 180 else (info.height, info.width)
+        self.frame_shape = frame_shape  # upright (height, width)
+        self.placed: list[list[Hint]] = []
         self.render = colorizer.render_shape(*self.frame_shape, options.render_factor)
         self.solver = temporal.dis_flow()
         self.needs_flow = options.temporal == "flow" or bool(options.hints)
@@ -215,7 +222,7 @@ class SegmentColourer:
             else:
                 ab = predicted[j][0].permute(1, 2, 0).numpy()
             stabilised.append(ab)
-        self.carry = Carry(light, ab, hints)
+        self.carry, self.placed = Carry(light, ab, hints), frame_hints
         full_ab = F.interpolate(torch.from_numpy(np.stack(stabilised)).permute(0, 3, 1, 2), size=L.shape[-2:], mode="bilinear", align_corners=False)
         coloured = to_uint8(model_to_rgb_in_gamut(L, full_ab)).permute(0, 2, 3, 1).numpy()
         return [frame if colour[j] else coloured[j] for j, (_, frame) in enumerate(items)]
@@ -235,7 +242,7 @@ def colour_segment(
 ) -> Carry | None:
     """Colour and encode frames [first, end); damaged frames get the previous coloured frame (or, at a segment's
     start, the first coloured one). Returns the state at the segment's end."""
-    colourer = SegmentColourer(colorizer, info, options, carry)
+    colourer = SegmentColourer(colorizer, upright_shape(info), options, carry)
     previous, waiting = None, 0
     for batch in _batches(_frames(src, info, timeline, first, end), options.batch_size):
         good = [(i, frame) for i, frame in batch if frame is not None]
