@@ -1,5 +1,6 @@
 """The web app: API through a test client, and the page in a real headless Chromium."""
 
+import contextlib
 import io
 import json
 import os
@@ -11,6 +12,7 @@ import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 
+import anyio
 import numpy as np
 import pytest
 import uvicorn
@@ -19,6 +21,7 @@ from PIL import Image
 
 from colorgan.inference import Colorizer
 from colorgan.web.app import create_app
+from colorgan.web.queue import ModelQueue
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -46,6 +49,13 @@ def colorizer(tiny_checkpoint):
     return Colorizer.from_checkpoint(tiny_checkpoint, device="cpu")
 
 
+@pytest.fixture
+def open_client():
+    """Test clients that run the app's lifespan (its queue is made there, on the client's one event loop); closed after the test."""
+    with contextlib.ExitStack() as clients:
+        yield lambda app: clients.enter_context(TestClient(app))
+
+
 def png(width: int, height: int) -> bytes:
     rng = np.random.default_rng(width)
     buf = io.BytesIO()
@@ -53,8 +63,8 @@ def png(width: int, height: int) -> bytes:
     return buf.getvalue()
 
 
-def test_api(colorizer):
-    client = TestClient(create_app(colorizer, max_upload_bytes=100_000, max_pixels=40_000))
+def test_api(colorizer, open_client):
+    client = open_client(create_app(colorizer, max_upload_bytes=100_000, max_pixels=40_000))
     assert client.get("/api/health").json() == {"status": "ok", "waiting": 0}
     assert client.get("/api/model").json()["model"] == "Pix2Pix"
     assert "/api/colorize" in client.get("/openapi.json").json()["paths"]
@@ -77,8 +87,8 @@ def test_api(colorizer):
     assert hints.status_code == 400 and "trained without hints" in hints.json()["detail"]
 
 
-def test_security_headers_allow_only_the_pages_own_assets(colorizer):
-    client = TestClient(create_app(colorizer))
+def test_security_headers_allow_only_the_pages_own_assets(colorizer, open_client):
+    client = open_client(create_app(colorizer))
     page = client.get("/")
     policy = page.headers["content-security-policy"]
     assert "script-src 'self'" in policy and "unsafe-inline" not in policy and "frame-ancestors 'none'" in policy
@@ -89,14 +99,106 @@ def test_security_headers_allow_only_the_pages_own_assets(colorizer):
     assert client.get("/docs").status_code == 200 and "content-security-policy" not in client.get("/docs").headers
 
 
-def test_a_full_queue_answers_503_with_retry_after(colorizer):
+def test_a_full_queue_answers_503_with_retry_after(colorizer, open_client):
     app = create_app(colorizer, max_queue=0)
-    response = TestClient(app).post("/api/colorize", files={"file": ("p.png", png(30, 20), "image/png")})
+    response = open_client(app).post("/api/colorize", files={"file": ("p.png", png(30, 20), "image/png")})
     assert response.status_code == 503 and int(response.headers["retry-after"]) >= 1
 
 
-def test_hints_through_the_api(tiny_hint_checkpoint):
-    client = TestClient(create_app(Colorizer.from_checkpoint(tiny_hint_checkpoint, device="cpu")))
+def test_a_request_beyond_the_queue_is_turned_away_until_a_place_frees(colorizer, open_client, monkeypatch):
+    running, finish = threading.Event(), threading.Event()
+    colour = colorizer.colorize
+
+    def slow_colorize(*args):
+        running.set()
+        finish.wait(60)
+        return colour(*args)
+
+    monkeypatch.setattr(colorizer, "colorize", slow_colorize)
+    client = open_client(create_app(colorizer, max_queue=1))
+    upload = {"file": ("p.png", png(30, 20), "image/png")}
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(client.post, "/api/colorize", files=upload)
+        assert running.wait(60)
+        waiting = client.get("/api/health").json()["waiting"]
+        busy = client.post("/api/colorize", files=upload)
+        finish.set()
+        assert first.result().status_code == 200
+    assert waiting == 1
+    assert busy.status_code == 503 and busy.headers["retry-after"] == "1" and "try again" in busy.json()["detail"]
+    assert client.get("/api/health").json()["waiting"] == 0
+    assert client.post("/api/colorize", files=upload).status_code == 200  # the place is free again
+
+
+class Client:
+    """The receiving end of a request whose body is read: a disconnect when the client leaves, else nothing more."""
+
+    def __init__(self, leaves: bool):
+        self.leaves = leaves
+
+    async def receive(self) -> dict:
+        if not self.leaves:
+            await anyio.sleep_forever()
+        return {"type": "http.disconnect"}
+
+
+def test_a_client_that_leaves_while_waiting_is_not_computed_and_frees_its_place():
+    computed, finish = [], threading.Event()
+
+    def first_photo() -> str:
+        finish.wait(60)
+        computed.append("first")
+        return "first"
+
+    async def scenario() -> tuple:
+        queue = ModelQueue(2)
+        first = []
+
+        async def occupy() -> None:
+            first.append(await queue.run(Client(leaves=False), first_photo))
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(occupy)
+            while queue.admitted < 1:
+                await anyio.sleep(0.01)
+            gone = await queue.run(Client(leaves=True), computed.append, "gone")
+            admitted_after_leaving = queue.admitted
+            finish.set()
+        return gone, admitted_after_leaving, first, queue.admitted
+
+    assert anyio.run(scenario) == (None, 1, ["first"], 0)
+    assert computed == ["first"]
+
+
+def test_hints_for_a_model_without_them_get_the_colorizers_one_line_everywhere(colorizer, tiny_checkpoint, open_client, tmp_path, capfd):
+    from colorgan.cli.colorize import main
+    from colorgan.errors import UserError
+    from colorgan.hints import Hint
+
+    with pytest.raises(UserError) as refusal:
+        colorizer.check_hints([Hint(1, 2, "#ff0000")])
+    line = str(refusal.value)
+    assert "trained without hints" in line and "\n" not in line
+    api = open_client(create_app(colorizer)).post(
+        "/api/colorize", files={"file": ("old.png", png(20, 20), "image/png")}, data={"hints": json.dumps([{"x": 1, "y": 2, "color": "#ff0000"}])}
+    )
+    assert api.status_code == 400 and api.json() == {"detail": line}
+    photo = tmp_path / "old.png"
+    photo.write_bytes(png(20, 20))
+    capfd.readouterr()
+    with pytest.raises(SystemExit) as exit_:
+        main([tiny_checkpoint, str(photo), "-o", str(tmp_path / "out"), "--hint", "1,2,#ff0000"])
+    assert exit_.value.code == 2 and capfd.readouterr().err.splitlines() == [f"colorgan-colorize: error: {line}"]
+    with pytest.raises(UserError) as video:
+        colorizer.colorize_video(photo, tmp_path / "out.mp4", hints={0: [Hint(1, 2, "#ff0000")]}, progress=False)
+    with pytest.raises(UserError) as library:
+        colorizer.colorize(photo, hints=[Hint(1, 2, "#ff0000")])
+    assert str(video.value) == str(library.value) == line
+    assert not (tmp_path / "out").exists()
+
+
+def test_hints_through_the_api(tiny_hint_checkpoint, open_client):
+    client = open_client(create_app(Colorizer.from_checkpoint(tiny_hint_checkpoint, device="cpu")))
     assert client.get("/api/model").json()["hints"] is True
     grey = png(60, 40)
     plain = np.asarray(Image.open(io.BytesIO(client.post("/api/colorize", files={"file": ("g.png", grey, "image/png")}).content)), dtype=float)
@@ -108,8 +210,8 @@ def test_hints_through_the_api(tiny_hint_checkpoint):
     assert bad.status_code == 400 and "hints" in bad.json()["detail"]
 
 
-def test_concurrent_requests(colorizer):
-    client = TestClient(create_app(colorizer))
+def test_concurrent_requests(colorizer, open_client):
+    client = open_client(create_app(colorizer))
     sizes = [(40 + i, 30 + 2 * i) for i in range(8)]
 
     def post(size):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 
 import torch
@@ -78,6 +78,11 @@ class Colorizer:
         local = is_reference(name) or Path(name).exists()
         return cls.from_checkpoint(name if local else PREFIX + str(name), device, default_render_factor)
 
+    def check_hints(self, hints: Collection) -> None:
+        """The one-line UserError for hints (of a photo, or by photo, file or frame) given to a model trained without them."""
+        if hints and not self.contract.hints:
+            raise UserError("this model was trained without hints: colourise without hints, or train one that takes them (colorgan-train experiment=hints)")
+
     def render_shape(self, height: int, width: int, render_factor: int | None) -> tuple[int, int]:
         """(h, w) the model sees: long side 16 x render_factor, aspect ratio kept."""
         factor = render_factor or self.default_render_factor
@@ -114,8 +119,7 @@ class Colorizer:
         Images whose padded render shapes agree go through the network together, `batch_size` at a time.
         """
         hints = list(hints) if hints is not None else [None] * len(Ls)
-        if any(hints) and not self.contract.hints:
-            raise UserError("this model was trained without hints: colourise without hints, or train one that takes them (colorgan-train experiment=hints)")
+        self.check_hints([image_hints for image_hints in hints if image_hints])
         inputs = [self._model_input(L, render_factor, image_hints) for L, image_hints in zip(Ls, hints)]
         by_shape: dict[tuple[int, ...], list[int]] = {}
         for i, (x, _, _) in enumerate(inputs):

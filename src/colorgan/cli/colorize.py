@@ -131,10 +131,7 @@ def main(argv: list[str] | None = None) -> None:
         colorizer = Colorizer.from_checkpoint(args.checkpoint, device=args.device)
         sources = gather_sources(args.inputs, IMAGE_SUFFIXES | VIDEO_SUFFIXES)
         hints = hints_by_name(args, sources)
-        if hints and not colorizer.contract.hints:
-            raise UserError(
-                "this model was trained without hints: colourise without --hint/--hints, or train one that takes them (colorgan-train experiment=hints)"
-            )
+        colorizer.check_hints(hints)
         for source in tqdm(sorted(sources, key=lambda s: s.name), desc="colorize", unit="file"):
             video = Path(source.name).suffix.lower() in VIDEO_SUFFIXES
             target = out_dir / source.name if video else output_path(out_dir, source.name)

@@ -307,8 +307,7 @@ def colorize_video(colorizer, src: str | Path, dst: str | Path, options: VideoOp
     _check_paths(src, dst)
     if options.temporal not in temporal.TEMPORAL_MODES:
         raise UserError(f"--temporal {options.temporal!r}: choose one of {', '.join(temporal.TEMPORAL_MODES)}")
-    if options.hints and not colorizer.contract.hints:
-        raise UserError("this model was trained without hints: colourise without --hints, or train one that takes them (colorgan-train experiment=hints)")
+    colorizer.check_hints(options.hints)
     info = probe(src)
     options = VideoOptions(**{**asdict(options), "hints": with_ab_hints(options.hints)})
     folder = job_folder(dst)

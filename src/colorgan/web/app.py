@@ -7,20 +7,21 @@ is served with a Content-Security-Policy that allows only its own assets.
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
-import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
-from fastapi import FastAPI, File, Form, HTTPException, Request, UploadFile
-from fastapi.responses import FileResponse, Response
+from fastapi import APIRouter, FastAPI, File, Form, HTTPException, Request, UploadFile
+from fastapi.responses import FileResponse, JSONResponse, Response
 from PIL import Image, UnidentifiedImageError
-from starlette.concurrency import run_in_threadpool
 
 from colorgan.errors import UserError
-from colorgan.hints import hints_from_json
+from colorgan.hints import Hint, hints_from_json
 from colorgan.inference import Colorizer
+from colorgan.web.queue import ModelQueue, QueueFull
 
 MAX_RENDER_FACTOR = 100
 STATIC = Path(__file__).parent / "static"
@@ -45,101 +46,132 @@ def declared_pixels(data: bytes, name: str, max_pixels: int) -> int:
     return width * height
 
 
+@dataclass(frozen=True)
+class Service:
+    """What the app serves: one Colorizer under its name, and the limits on uploads."""
+
+    colorizer: Colorizer
+    name: str
+    max_upload_bytes: int
+    max_pixels: int
+
+
+router = APIRouter()
+
+
 def create_app(colorizer: Colorizer, max_upload_bytes: int = 25 * 2**20, max_pixels: int = 50_000_000, name: str = "model", max_queue: int = 8) -> FastAPI:
-    """The app around one Colorizer: one photo through the model at a time, at most `max_queue` waiting."""
-    app = FastAPI(title="colorgan", description="Colourise black-and-white photographs, optionally with colour hints.", version="2")
-    too_big = f"upload larger than the {max_upload_bytes / 2**20:.3g} MiB limit"
-    model_lock = threading.Lock()  # not an asyncio lock: servers and test clients may run requests on several event loops
-    waiting = 0
+    """The app around one Colorizer: one photo through the model at a time, at most `max_queue` admitted."""
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next):
-        response = await call_next(request)
-        response.headers.update(ALWAYS)
-        if not request.url.path.startswith(DOCS):
-            response.headers["Content-Security-Policy"] = PAGE_POLICY
-        return response
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict]:
+        yield {"queue": ModelQueue(max_queue)}  # made on the serving loop; every request's state has it
 
-    @app.get("/", include_in_schema=False)
-    def index() -> FileResponse:
-        return FileResponse(STATIC / "index.html", media_type="text/html")
-
-    @app.get("/static/{asset}", include_in_schema=False)
-    def static(asset: str) -> FileResponse:
-        if asset not in ("app.js", "app.css"):
-            raise HTTPException(404, "no such asset")
-        return FileResponse(STATIC / asset, media_type="text/javascript" if asset.endswith(".js") else "text/css")
-
-    @app.get("/api/health")
-    def health() -> dict:
-        return {"status": "ok", "waiting": waiting}
-
-    @app.get("/api/model")
-    def model_info() -> dict:
-        return {
-            "name": name,
-            "model": type(colorizer.model).__name__,
-            "device": str(colorizer.device),
-            "default_render_factor": colorizer.default_render_factor,
-            "hints": colorizer.contract.hints,
-            "max_upload_bytes": max_upload_bytes,
-            "max_pixels": max_pixels,
-        }
-
-    @app.post(
-        "/api/colorize",
-        responses={
-            200: {"content": {"image/png": {}}, "description": "the colour photo, same size as the upload"},
-            400: {"description": "not an image, a bad render factor or bad hints"},
-            413: {"description": "upload over the byte limit, or an image (or a header) over the pixel limit"},
-            503: {"description": "too many requests waiting; retry after the seconds in Retry-After"},
-        },
-    )
-    async def colorize(
-        request: Request,
-        file: UploadFile = File(..., description="the photo (any size; colour or grey)"),
-        render_factor: int | None = Form(None, description="long side of the model's input = 16 x this (default: the training size)"),
-        hints: str | None = Form(
-            None,
-            description='JSON list of colour hints, [{"x": 120, "y": 80, "color": "#3060C0"}, ...]: x, y in the photo\'s pixels from the top-left (models trained with hints)',
-        ),
-    ) -> Response:
-        """Colourise one uploaded photo, optionally with colour hints; returns a PNG of the same size."""
-        nonlocal waiting
-        if int(request.headers.get("content-length") or 0) > max_upload_bytes + 64 * 1024:
-            raise HTTPException(413, too_big)
-        data = await file.read(max_upload_bytes + 1)
-        if len(data) > max_upload_bytes:
-            raise HTTPException(413, too_big)
-        if render_factor is not None and not 1 <= render_factor <= MAX_RENDER_FACTOR:
-            raise HTTPException(400, f"render_factor must be between 1 and {MAX_RENDER_FACTOR}")
-        declared_pixels(data, file.filename or "upload", max_pixels)
-        try:
-            given = hints_from_json(json.loads(hints)) if hints else None
-        except (ValueError, UserError) as exc:
-            raise HTTPException(400, f"hints: {exc}") from None
-        if given and not colorizer.contract.hints:
-            raise HTTPException(
-                400, "this model was trained without hints: send no hints, or serve a model trained with them (colorgan-train experiment=hints)"
-            )
-        if waiting >= max_queue:
-            raise HTTPException(503, f"{waiting} photos are waiting: try again shortly", headers={"Retry-After": str(max(1, waiting))})
-        waiting += 1
-        try:
-            while not model_lock.acquire(blocking=False):
-                if await request.is_disconnected():  # the client gave up while waiting: do not compute for nobody
-                    return Response(status_code=499)
-                await asyncio.sleep(0.02)
-            try:
-                result = await run_in_threadpool(colorizer.colorize, data, render_factor, given)
-            finally:
-                model_lock.release()
-        except UserError as exc:
-            raise HTTPException(400, str(exc)) from None
-        finally:
-            waiting -= 1
-        buf = io.BytesIO()
-        result.save(buf, format="PNG")
-        return Response(buf.getvalue(), media_type="image/png")
-
+    app = FastAPI(title="colorgan", description="Colourise black-and-white photographs, optionally with colour hints.", version="2", lifespan=lifespan)
+    app.state.service = Service(colorizer, name, max_upload_bytes, max_pixels)
+    app.middleware("http")(security_headers)
+    app.exception_handler(UserError)(user_error)
+    app.include_router(router)
     return app
+
+
+async def security_headers(request: Request, call_next) -> Response:
+    """The same protective headers on every answer; the page policy everywhere but the API docs."""
+    response = await call_next(request)
+    response.headers.update(ALWAYS)
+    if not request.url.path.startswith(DOCS):
+        response.headers["Content-Security-Policy"] = PAGE_POLICY
+    return response
+
+
+async def user_error(request: Request, exc: UserError) -> JSONResponse:
+    """A UserError (its one line) is the client's mistake: 400."""
+    return JSONResponse({"detail": str(exc)}, status_code=400)
+
+
+@router.get("/", include_in_schema=False)
+def index() -> FileResponse:
+    return FileResponse(STATIC / "index.html", media_type="text/html")
+
+
+@router.get("/static/{asset}", include_in_schema=False)
+def static(asset: str) -> FileResponse:
+    if asset not in ("app.js", "app.css"):
+        raise HTTPException(404, "no such asset")
+    return FileResponse(STATIC / asset, media_type="text/javascript" if asset.endswith(".js") else "text/css")
+
+
+@router.get("/api/health")
+def health(request: Request) -> dict:
+    return {"status": "ok", "waiting": request.state.queue.admitted}
+
+
+@router.get("/api/model")
+def model_info(request: Request) -> dict:
+    service: Service = request.app.state.service
+    return {
+        "name": service.name,
+        "model": type(service.colorizer.model).__name__,
+        "device": str(service.colorizer.device),
+        "default_render_factor": service.colorizer.default_render_factor,
+        "hints": service.colorizer.contract.hints,
+        "max_upload_bytes": service.max_upload_bytes,
+        "max_pixels": service.max_pixels,
+    }
+
+
+async def read_upload(request: Request, file: UploadFile, max_bytes: int) -> bytes:
+    """The upload's bytes; 413 past `max_bytes` (from the declared length where it tells, without reading on)."""
+    too_big = HTTPException(413, f"upload larger than the {max_bytes / 2**20:.3g} MiB limit")
+    if int(request.headers.get("content-length") or 0) > max_bytes + 64 * 1024:
+        raise too_big
+    data = await file.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise too_big
+    return data
+
+
+def parse_hints(hints: str | None, colorizer: Colorizer) -> list[Hint] | None:
+    """The form's JSON hints (400 when malformed), refused by the Colorizer when its model takes none."""
+    try:
+        given = hints_from_json(json.loads(hints)) if hints else None
+    except (ValueError, UserError) as exc:
+        raise HTTPException(400, f"hints: {exc}") from None
+    colorizer.check_hints(given or [])
+    return given
+
+
+@router.post(
+    "/api/colorize",
+    responses={
+        200: {"content": {"image/png": {}}, "description": "the colour photo, same size as the upload"},
+        400: {"description": "not an image, a bad render factor or bad hints"},
+        413: {"description": "upload over the byte limit, or an image (or a header) over the pixel limit"},
+        503: {"description": "too many requests waiting; retry after the seconds in Retry-After"},
+    },
+)
+async def colorize(
+    request: Request,
+    file: UploadFile = File(..., description="the photo (any size; colour or grey)"),
+    render_factor: int | None = Form(None, description="long side of the model's input = 16 x this (default: the training size)"),
+    hints: str | None = Form(
+        None,
+        description='JSON list of colour hints, [{"x": 120, "y": 80, "color": "#3060C0"}, ...]: x, y in the photo\'s pixels from the top-left (models trained with hints)',
+    ),
+) -> Response:
+    """Colourise one uploaded photo, optionally with colour hints; returns a PNG of the same size."""
+    service: Service = request.app.state.service
+    data = await read_upload(request, file, service.max_upload_bytes)
+    if render_factor is not None and not 1 <= render_factor <= MAX_RENDER_FACTOR:
+        raise HTTPException(400, f"render_factor must be between 1 and {MAX_RENDER_FACTOR}")
+    declared_pixels(data, file.filename or "upload", service.max_pixels)
+    given = parse_hints(hints, service.colorizer)
+    queue: ModelQueue = request.state.queue
+    try:
+        result = await queue.run(request, service.colorizer.colorize, data, render_factor, given)
+    except QueueFull:
+        raise HTTPException(503, f"{queue.admitted} photos are waiting: try again shortly", headers={"Retry-After": str(max(1, queue.admitted))}) from None
+    if result is None:  # the client gave up while waiting: nothing was computed for nobody
+        return Response(status_code=499)
+    buf = io.BytesIO()
+    result.save(buf, format="PNG")
+    return Response(buf.getvalue(), media_type="image/png")
