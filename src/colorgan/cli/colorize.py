@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from colorgan.cli.errors import report_user_errors
 from colorgan.color import open_image
-from colorgan.data.prep import IMAGE_SUFFIXES, gather_sources
+from colorgan.data.sources import IMAGE_SUFFIXES, gather_sources
 from colorgan.errors import UserError
 from colorgan.hints import Hint, hints_from_json, parse_hint
 from colorgan.inference import Colorizer
