@@ -24,9 +24,10 @@ from torchmetrics import Metric
 from torchvision.utils import make_grid
 
 from colorgan.callbacks import mark_hints
-from colorgan.color import model_to_rgb, model_to_rgb_in_gamut, rgb_to_model, to_pil, to_uint8
+from colorgan.color import model_to_rgb, model_to_rgb_in_gamut, rgb_to_model, to_uint8
 from colorgan.errors import UserError
 from colorgan.hints import HintSampler, rasterize
+from colorgan.images import to_pil
 from colorgan.inference import Colorizer
 from colorgan.metrics import ColorMetrics
 from colorgan.models.base import ColorizationModule

@@ -23,11 +23,11 @@ from skimage.color import rgb2lab
 from skimage.morphology import opening
 from tqdm import tqdm
 
-from colorgan.color import image_to_rgb_array, open_image
 from colorgan.data.imaging import centre_square, encode
 from colorgan.data.shards import MANIFEST, ShardWriter
 from colorgan.data.sources import Source, gather_sources
 from colorgan.errors import UserError
+from colorgan.images import image_to_rgb_array, open_image
 from colorgan.io import PARTIAL, write_json_atomic
 
 SPLITS = ("train", "val", "test")
