@@ -62,6 +62,21 @@ def write_scenes(folder: Path, count: int, size: int = 160, seed: int = 0) -> li
 
 
 @pytest.fixture(scope="session")
+def prepared_shards(tmp_path_factory) -> Path:
+    """What colorgan-prep makes of 40 synthetic photos at 64x64: 31 training photos in 4 shards and 9 validation photos
+    in 2 (the split is by content hash), 8 per shard (two shards per split and rank under DDP). Shared by every test
+    that reads shards: copy it before damaging it."""
+    from colorgan.data.prep import PrepOptions, prepare
+
+    root = tmp_path_factory.mktemp("prepared")
+    write_scenes(root / "photos", 40, size=96)
+    opts = PrepOptions(size=64, val_fraction=0.25, test_fraction=0.0, maxcount=8)
+    manifest = prepare([str(root / "photos")], root / "shards", opts, workers=1, progress=False)
+    assert manifest["splits"] == {"train": 31, "val": 9, "test": 0} and len(manifest["shards"]) == 6
+    return root / "shards"
+
+
+@pytest.fixture(scope="session")
 def vgg_file(tmp_path_factory) -> Path:
     """A VGG16-BN weights file in torchvision's format (random weights, feature layers only: 59 MB)."""
     from torchvision.models import vgg16_bn

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -10,10 +11,9 @@ from pathlib import Path
 import pytest
 
 from colorgan.data.datamodule import LabDataModule
-from colorgan.data.prep import PrepOptions, prepare
 from colorgan.errors import UserError
 from colorgan.train import train
-from conftest import compose_config, write_scenes
+from conftest import compose_config
 
 TINY = ["data.image_size=32", "data.batch_size=4", "data.batches_per_epoch=4", "model.generator.ngf=8", "model.discriminator.ndf=8", "trainer.max_epochs=1"]
 
@@ -35,14 +35,10 @@ def truncate(shard: Path) -> None:
     shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 2])
 
 
-def prepared(root: Path, maxcount: int = 16) -> Path:
-    """Shards of 40 photos (31 for training, 9 for validation: the split is by content hash), `maxcount` per shard."""
-    write_scenes(root / "photos", 40, size=96)
-    manifest = prepare(
-        [str(root / "photos")], root / "shards", PrepOptions(size=64, val_fraction=0.25, test_fraction=0.0, maxcount=maxcount), workers=1, progress=False
-    )
-    assert sum(s["count"] for s in manifest["shards"] if s["name"].startswith("train")) == 31
-    return root / "shards"
+@pytest.fixture
+def shards(prepared_shards, tmp_path) -> Path:
+    """A copy of the shared prepared shards (31 training photos in 4 shards, 9 validation photos in 2) to damage."""
+    return Path(shutil.copytree(prepared_shards, tmp_path / "shards"))
 
 
 def logged(run: Path, name: str) -> list[float]:
@@ -51,8 +47,7 @@ def logged(run: Path, name: str) -> list[float]:
 
 
 @pytest.mark.slow
-def test_a_damaged_jpeg_and_a_truncated_shard_are_skipped_counted_and_logged(tmp_path):
-    shards = prepared(tmp_path)
+def test_a_damaged_jpeg_and_a_truncated_shard_are_skipped_counted_and_logged(tmp_path, shards):
     damage_jpegs(shards / "train-000000.tar", 1)
     truncate(shards / "train-000001.tar")
     damage_jpegs(shards / "val-000000.tar", 1)
@@ -66,11 +61,10 @@ def test_a_damaged_jpeg_and_a_truncated_shard_are_skipped_counted_and_logged(tmp
 @pytest.mark.slow
 @pytest.mark.timeout(400)
 @pytest.mark.parametrize("trainer", ["cpu", "ddp_cpu"])
-def test_mostly_bad_data_stops_with_one_line(tmp_path, trainer):
+def test_mostly_bad_data_stops_with_one_line(tmp_path, shards, trainer):
     """With DDP every rank stops at the same batch: the counts are summed over the ranks before each check, and a rank
     whose stream runs dry fills its epoch with empty batches that all ranks agree on (one that stopped alone would
     leave the other waiting in its next all-reduce)."""
-    shards = prepared(tmp_path, maxcount=8)  # two shards per split and rank for DDP
     for shard in shards.glob("train-*.tar"):
         damage_jpegs(shard, 7)  # 26 or more of 31 training photos
     args = ["data=shards", f"data.root={shards}", "data.bad_check_after=20", "data.num_workers=1", f"trainer={trainer}", "logger=none"]
@@ -85,10 +79,9 @@ def test_mostly_bad_data_stops_with_one_line(tmp_path, trainer):
 @pytest.mark.slow
 @pytest.mark.timeout(400)
 @pytest.mark.parametrize("trainer", ["cpu", "ddp_cpu"])
-def test_a_stream_that_runs_dry_stops_every_rank_with_one_line(tmp_path, trainer):
+def test_a_stream_that_runs_dry_stops_every_rank_with_one_line(tmp_path, shards, trainer):
     """Every training read fails but the fraction limit allows it: the stream ends after bad_check_after failures
     in a row, and the run stops at its first dry batch, on every rank."""
-    shards = prepared(tmp_path, maxcount=8)
     for shard in shards.glob("train-*.tar"):
         damage_jpegs(shard, 8)
     args = ["data=shards", f"data.root={shards}", "data.bad_check_after=20", "data.max_bad_fraction=1", "data.num_workers=1", f"trainer={trainer}"]

@@ -130,7 +130,14 @@ def test_a_fourth_model_is_one_module_and_one_config(tmp_path):
     assert Image.open(tmp_path / "coloured" / photos[0].name).size == (48, 48)
     run("colorgan-export", str(checkpoint), "-o", str(tmp_path / "export"))
     assert (tmp_path / "export" / "generator.onnx").is_file()
-    run("colorgan-eval", f"ckpt_path={checkpoint}", f"data.root={tmp_path / 'photos'}", "data.image_size=32", "logger=none", f"hydra.run.dir={tmp_path / 'eval'}")
+    run(
+        "colorgan-eval",
+        f"ckpt_path={checkpoint}",
+        f"data.root={tmp_path / 'photos'}",
+        "data.image_size=32",
+        "logger=none",
+        f"hydra.run.dir={tmp_path / 'eval'}",
+    )
     assert "toy" in (tmp_path / "eval" / "results.md").read_text()
 
 

@@ -108,8 +108,8 @@ def test_fid_is_the_published_protocol(fid_file, monkeypatch):
     independently (the value; that it needs 100 images is the test above, so 6 images pass the gate here)."""
     from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 
-    from colorgan.evaluate import metric_weights, scoring
     from colorgan.color import model_to_rgb, rgb_to_model
+    from colorgan.evaluate import metric_weights, scoring
 
     monkeypatch.setattr(metric_weights, "MIN_FID_IMAGES", 6)
     monkeypatch.setattr(scoring, "MIN_FID_IMAGES", 6)
@@ -149,7 +149,9 @@ def test_command_line_prints_the_table(tmp_path, tiny_checkpoint, photos):
         and "| pix2pix (" in result.stdout
         and "downloads are off (COLORGAN_OFFLINE/HF_HUB_OFFLINE): put weights-inception" in result.stdout
     )
-    bad = subprocess.run([str(BIN / "colorgan-eval"), "ckpt_path=/no/such.ckpt", f"data.root={photos}"], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    bad = subprocess.run(
+        [str(BIN / "colorgan-eval"), "ckpt_path=/no/such.ckpt", f"data.root={photos}"], capture_output=True, text=True, cwd=tmp_path, timeout=300
+    )
     assert bad.returncode == 2 and bad.stderr.strip().startswith("colorgan-eval: error: checkpoint /no/such.ckpt does not exist")
 
 

@@ -8,9 +8,8 @@ import pytest
 from omegaconf import OmegaConf
 
 from colorgan.config import config_dir
-from colorgan.data.prep import PrepOptions, prepare
 from colorgan.tasks import fit
-from conftest import compose_config, write_scenes
+from conftest import compose_config
 
 EXPERIMENTS = sorted(p.stem for p in (Path(config_dir()) / "experiment").glob("*.yaml"))
 STAGED = {p.stem for p in (Path(config_dir()) / "experiment").glob("*.yaml") if "\nstages:" in p.read_text()}  # several runs each: slow
@@ -18,14 +17,6 @@ TOY = {
     "trainer": {"accelerator": "cpu", "devices": 1, "precision": "32-true", "max_epochs": 1, "limit_val_batches": 1},
     "data": {"batches_per_epoch": 1, "batch_size": 2, "num_workers": 0},
 }
-
-
-@pytest.fixture(scope="module")
-def shards(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("experiment_data")
-    write_scenes(root / "photos", 24, size=96)
-    prepare([str(root / "photos")], root / "shards", PrepOptions(size=64, val_fraction=0.25, test_fraction=0.0), progress=False)
-    return root / "shards"
 
 
 SMALL = {"ngf": 8, "ndf": 8, "nf": 8, "preset": "deoldify_small"}  # the width keys of the networks' configs
@@ -56,8 +47,8 @@ def toy_config(name: str, out: Path, shards: Path, vgg_file: Path):
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in STAGED else n for n in EXPERIMENTS])
-def test_experiment_composes_and_trains_a_few_steps(name, tmp_path, shards, vgg_file):
-    cfg = toy_config(name, tmp_path, shards, vgg_file)
+def test_experiment_composes_and_trains_a_few_steps(name, tmp_path, prepared_shards, vgg_file):
+    cfg = toy_config(name, tmp_path, prepared_shards, vgg_file)
     result = fit(cfg)
     assert result["global_step"] > 0 and "val/de2000" in result["metrics"]
     if cfg.stages:

@@ -57,14 +57,6 @@ def test_interrupted_run_is_finished_by_rerunning(messy_folder, tmp_path):
     assert {p.name for p in tmp_path.glob("*.tar")} == {s["name"] for s in manifest["shards"]}
 
 
-def test_globs_and_list_files(messy_folder, tmp_path):
-    listing = tmp_path / "list.txt"
-    listing.write_text("\n".join(f"good/scene_{i:03d}.jpg" for i in range(5)))
-    shutil.copy(listing, messy_folder / "list.txt")
-    manifest = prepare([str(messy_folder / "list.txt"), str(messy_folder / "good" / "scene_01*.jpg")], tmp_path / "out", PrepOptions(size=128), progress=False)
-    assert manifest["inputs"] == 15 and manifest["kept"] == 15
-
-
 def test_bad_sources_are_one_line_errors(tmp_path):
     with pytest.raises(UserError, match="no such file"):
         prepare([str(tmp_path / "missing")], tmp_path / "out", progress=False)

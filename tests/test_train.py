@@ -4,10 +4,9 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
-from colorgan.data.prep import PrepOptions, prepare
 from colorgan.errors import UserError
 from colorgan.train import train
-from conftest import compose_config, write_scenes
+from conftest import compose_config
 
 
 class BatchCounter(pl.Callback):
@@ -50,20 +49,11 @@ def test_stopped_run_resumes_at_the_same_global_step(tmp_path):
     assert second["global_step"] == 20
 
 
-@pytest.fixture(scope="module")
-def shards(tmp_path_factory):
-    root = tmp_path_factory.mktemp("prepared")
-    write_scenes(root / "photos", 48, size=96)
-    manifest = prepare([str(root / "photos")], root / "shards", PrepOptions(size=64, val_fraction=0.2, test_fraction=0.0, maxcount=16), progress=False)
-    assert manifest["splits"]["val"] > 0
-    return root / "shards"
-
-
-def test_trains_on_prepared_shards(tmp_path, shards):
+def test_trains_on_prepared_shards(tmp_path, prepared_shards):
     cfg = compose_config(
         tmp_path / "run",
         "data=shards",
-        f"data.root={shards}",
+        f"data.root={prepared_shards}",
         "data.image_size=32",
         "data.num_workers=1",
         "data.batches_per_epoch=4",
@@ -86,10 +76,10 @@ def test_missing_checkpoint_is_a_user_error(tmp_path):
 
 
 @pytest.mark.slow
-def test_trains_on_shards_streamed_through_pipe_commands(tmp_path, shards):
+def test_trains_on_shards_streamed_through_pipe_commands(tmp_path, prepared_shards):
     """Object storage works the same way: e.g. pipe:gcloud storage cat gs://... or pipe:aws s3 cp s3://... -"""
-    train_urls = [f"pipe:cat {p}" for p in sorted(shards.glob("train-*.tar"))]
-    val_urls = [f"pipe:cat {p}" for p in sorted(shards.glob("val-*.tar"))]
+    train_urls = [f"pipe:cat {p}" for p in sorted(prepared_shards.glob("train-*.tar"))]
+    val_urls = [f"pipe:cat {p}" for p in sorted(prepared_shards.glob("val-*.tar"))]
     assert len(train_urls) >= 2
     cfg = compose_config(
         tmp_path / "run",
@@ -178,15 +168,15 @@ def test_fused_optimizer_switch_trains(tmp_path, model, fused):
 
 
 @pytest.mark.slow
-def test_trains_on_shards_from_an_fsspec_url(tmp_path, shards):
+def test_trains_on_shards_from_an_fsspec_url(tmp_path, prepared_shards):
     """Any scheme fsspec knows works as a shard URL (s3://, gcs://, az:// with their fsspec packages); memory:// here."""
     import fsspec
 
     memory = fsspec.filesystem("memory")
-    for path in shards.glob("*.tar"):
+    for path in prepared_shards.glob("*.tar"):
         memory.pipe(f"/colorgan-test/{path.name}", path.read_bytes())
-    train_urls = ",".join(f"memory://colorgan-test/{p.name}" for p in sorted(shards.glob("train-*.tar")))
-    val_urls = ",".join(f"memory://colorgan-test/{p.name}" for p in sorted(shards.glob("val-*.tar")))
+    train_urls = ",".join(f"memory://colorgan-test/{p.name}" for p in sorted(prepared_shards.glob("train-*.tar")))
+    val_urls = ",".join(f"memory://colorgan-test/{p.name}" for p in sorted(prepared_shards.glob("val-*.tar")))
     cfg = compose_config(
         tmp_path / "run",
         "data=shards",

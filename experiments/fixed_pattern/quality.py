@@ -20,7 +20,8 @@ import torch
 import torch.nn.functional as F
 
 import colorgan.inference
-from colorgan.color import load_rgb, model_to_rgb_in_gamut, rgb_to_lab, rgb_to_model
+from colorgan.color import model_to_rgb_in_gamut, rgb_to_lab, rgb_to_model
+from colorgan.images import load_rgb
 from colorgan.inference import Colorizer, suppress_fixed_pattern
 from colorgan.metrics import ciede2000, colourfulness
 

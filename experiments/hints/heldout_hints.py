@@ -24,8 +24,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from colorgan.color import fit_to_gamut, load_rgb, model_to_rgb, rgb_to_lab, rgb_to_model
+from colorgan.color import fit_to_gamut, model_to_rgb, rgb_to_lab, rgb_to_model
 from colorgan.hints import Hint, rasterize
+from colorgan.images import load_rgb
 from colorgan.io import write_json_atomic
 from colorgan.metrics import ciede2000
 from colorgan.propagation import METHODS, propagate

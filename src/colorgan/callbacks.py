@@ -12,7 +12,7 @@ from pytorch_lightning.callbacks import OnExceptionCheckpoint
 from pytorch_lightning.loggers import WandbLogger
 from torchvision.utils import make_grid
 
-from colorgan.color import to_pil
+from colorgan.images import to_pil
 from colorgan.io import atomic_path
 
 HINT_DOT = (255, 0, 255)  # outline of a hint on the grey input: magenta, rare in photos

@@ -18,9 +18,10 @@ import torch.nn.functional as F
 from PIL import Image
 
 from colorgan.checkpoint import load_model
-from colorgan.color import ImageSource, fit_to_gamut, load_rgb, model_to_rgb_in_gamut, rgb_to_model, to_pil
+from colorgan.color import fit_to_gamut, model_to_rgb_in_gamut
 from colorgan.errors import UserError
 from colorgan.hints import Hint, rasterize
+from colorgan.images import ImageSource, load_luminance, to_pil
 from colorgan.models.base import ColorizationModule
 
 
@@ -50,7 +51,7 @@ def suppress_fixed_pattern(ab: torch.Tensor) -> torch.Tensor:
 
 @functools.lru_cache(maxsize=4)
 def _luminance_of_bytes(data: bytes) -> torch.Tensor:
-    return rgb_to_model(load_rgb(data)[None])[0]
+    return load_luminance(data)
 
 
 class Colorizer:
@@ -147,7 +148,7 @@ class Colorizer:
         upload with other hints (the web page) skips decoding."""
         if isinstance(image, bytes):
             return _luminance_of_bytes(image)
-        return rgb_to_model(load_rgb(image)[None])[0]
+        return load_luminance(image)
 
     def colorize_batch(
         self, images: Iterable[ImageSource], render_factor: int | None = None, batch_size: int = 8, hints: Sequence[Sequence[Hint] | None] | None = None
@@ -161,7 +162,7 @@ class Colorizer:
         return results
 
     def colorize(self, image: ImageSource, render_factor: int | None = None, hints: Sequence[Hint] | None = None) -> Image.Image:
-        """Colourise one image (any format the colour contract reads), optionally with hints; returns an RGB PIL image."""
+        """Colourise one image (any format colorgan.images reads), optionally with hints; returns an RGB PIL image."""
         return self.colorize_batch([image], render_factor, hints=[hints])[0]
 
     def colorize_video(self, src: str | Path, dst: str | Path, progress: bool = True, **options) -> dict:

@@ -286,7 +286,9 @@ def card_text(export_dir: Path, checkpoint: str, record: dict[str, Any] | None, 
         "black-and-white photos into colour ones. " + plain_words(data, count, hints, cfg.get("closing_note"))
     )
     evaluation = (
-        score_lines(record) if record else [f"Not evaluated here: `colorgan-eval ckpt_path={source} data.root=PHOTOS` scores it against leaving the photos grey."]
+        score_lines(record)
+        if record
+        else [f"Not evaluated here: `colorgan-eval ckpt_path={source} data.root=PHOTOS` scores it against leaving the photos grey."]
     )
     sections = [
         ["---", card_metadata(kind, hints, record, license, name, dataset), "---", "", f"# {name}", "", summary],

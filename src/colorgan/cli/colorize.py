@@ -11,10 +11,10 @@ from PIL import Image
 from tqdm import tqdm
 
 from colorgan.cli.errors import report_user_errors
-from colorgan.color import open_image
-from colorgan.data.prep import IMAGE_SUFFIXES, gather_sources
+from colorgan.data.sources import IMAGE_SUFFIXES, gather_sources
 from colorgan.errors import UserError
 from colorgan.hints import Hint, hints_from_json, parse_hint
+from colorgan.images import open_image
 from colorgan.inference import Colorizer
 from colorgan.io import atomic_path
 from colorgan.video import VIDEO_SUFFIXES

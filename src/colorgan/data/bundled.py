@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from colorgan.data.prep import encode
+from colorgan.data.imaging import encode
 from colorgan.data.shards import MANIFEST, ShardWriter
 from colorgan.data.synthetic import synthetic_scene
 from colorgan.io import write_json_atomic

@@ -32,7 +32,7 @@ from webdataset.gopen import gopen_schemes
 from colorgan.color import uint8_to_model
 from colorgan.data.bundled import ensure_bundled
 from colorgan.data.health import SkipCounter
-from colorgan.data.prep import centre_square, crop_resize
+from colorgan.data.imaging import centre_square, crop_resize
 from colorgan.data.shards import read_manifest, split_urls
 from colorgan.errors import UserError
 

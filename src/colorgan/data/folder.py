@@ -6,8 +6,10 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from colorgan.color import load_rgb, to_uint8, uint8_to_model
-from colorgan.data.prep import centre_square, gather_sources
+from colorgan.color import to_uint8, uint8_to_model
+from colorgan.data.imaging import centre_square
+from colorgan.data.sources import gather_sources
+from colorgan.images import load_rgb
 
 
 class FolderImages(Dataset):

@@ -7,9 +7,7 @@ and assigned to a split by a hash of its content. Same input, same bytes.
 
 from __future__ import annotations
 
-import glob
 import hashlib
-import io
 import json
 import multiprocessing
 import os
@@ -20,19 +18,18 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 from skimage.color import rgb2lab
 from skimage.morphology import opening
 from tqdm import tqdm
 
-from colorgan.color import image_to_rgb_array, open_image
+from colorgan.data.imaging import centre_square, encode
 from colorgan.data.shards import MANIFEST, ShardWriter
+from colorgan.data.sources import Source, gather_sources
 from colorgan.errors import UserError
+from colorgan.images import image_to_rgb_array, open_image
 from colorgan.io import PARTIAL, write_json_atomic
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
-LIST_SUFFIXES = {".txt", ".lst"}
 SPLITS = ("train", "val", "test")
 
 
@@ -51,14 +48,6 @@ class PrepOptions:
     maxcount: int = 1000
 
 
-@dataclass(frozen=True)
-class Source:
-    """One input photo: where it is and the name it is ordered by (stable across machines)."""
-
-    path: str
-    name: str
-
-
 @dataclass
 class Outcome:
     source: str
@@ -66,28 +55,6 @@ class Outcome:
     reason: str | None = None
     files: dict[str, bytes] | None = None
     split: str | None = None
-
-
-def gather_sources(specs: Iterable[str], suffixes: set[str] = IMAGE_SUFFIXES) -> list[Source]:
-    """Expand folders (recursively, files ending in `suffixes`), glob patterns, list files (.txt/.lst, one path per line) and files."""
-    sources: list[Source] = []
-    for spec in specs:
-        path = Path(spec)
-        if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in suffixes and p.is_file())
-            sources += [Source(str(p), p.relative_to(path).as_posix()) for p in found]
-        elif path.is_file() and path.suffix.lower() in LIST_SUFFIXES:
-            lines = [line.strip() for line in path.read_text().splitlines()]
-            sources += [Source(str(path.parent / line), line) for line in lines if line and not line.startswith("#")]
-        elif path.is_file():
-            sources.append(Source(str(path), path.name))
-        elif glob.has_magic(spec):
-            sources += [Source(p, Path(p).name) for p in sorted(glob.glob(spec, recursive=True)) if Path(p).is_file()]
-        else:
-            raise UserError(f"{spec}: no such file, folder or matching glob; give folders, globs or .txt lists of images")
-    if not sources:
-        raise UserError(f"no images found in {' '.join(specs)}: supported files end in {', '.join(sorted(suffixes))}")
-    return sorted(sources, key=lambda s: hashlib.sha1(s.name.encode()).hexdigest())
 
 
 def colour_statistics(rgb: np.ndarray, bins: int = 32) -> tuple[float, float, float]:
@@ -123,28 +90,6 @@ def split_of(key: str, val_fraction: float, test_fraction: float) -> str:
     """Deterministic split from the key's hash: the same photo always lands in the same split."""
     u = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) / 16**8
     return "test" if u < test_fraction else "val" if u < test_fraction + val_fraction else "train"
-
-
-def crop_resize(image: torch.Tensor, top: int, left: int, height: int, width: int, size: int) -> torch.Tensor:
-    """Cut a box out of a (C, H, W) image (uint8 or float) and resize it to (C, size, size) with antialiased bicubic
-    interpolation (the filter of PIL's BICUBIC). uint8 channels-last tensors take PyTorch's vectorised fast path."""
-    box = image[None, :, top : top + height, left : left + width].contiguous(memory_format=torch.channels_last)
-    return F.interpolate(box, size=(size, size), mode="bicubic", antialias=True)[0]
-
-
-def centre_square(image: torch.Tensor, size: int) -> torch.Tensor:
-    """The centre square of a (C, H, W) image resized to (C, size, size): what prep stores and evaluation sees."""
-    height, width = image.shape[-2:]
-    side = min(height, width)
-    return crop_resize(image, (height - side) // 2, (width - side) // 2, side, side, size)
-
-
-def encode(image: Image.Image, image_format: str, quality: int) -> bytes:
-    """Encode an RGB image as jpg, png or webp bytes, deterministically."""
-    buf = io.BytesIO()
-    pil_format = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP"}[image_format]
-    image.save(buf, format=pil_format, quality=quality, **({"lossless": False} if pil_format == "WEBP" else {}))
-    return buf.getvalue()
 
 
 def process(source: Source, opts: PrepOptions) -> Outcome:

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from colorgan.color import to_pil
 from colorgan.evaluate.scoring import COLUMNS
+from colorgan.images import to_pil
 from colorgan.io import atomic_path, write_atomic, write_json_atomic
 
 HEADERS = {
