@@ -15,7 +15,7 @@ from colorgan.errors import UserError
 from colorgan.train import train
 from conftest import compose_config
 
-TINY = ["data.image_size=32", "data.batch_size=4", "data.batches_per_epoch=4", "model.generator.ngf=8", "model.discriminator.ndf=8", "trainer.max_epochs=1"]
+TINY = ["debug=tiny", "data.image_size=32", "data.batch_size=4", "data.batches_per_epoch=4"]
 
 
 def damage_jpegs(shard: Path, count: int) -> None:

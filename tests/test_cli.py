@@ -11,7 +11,7 @@ import yaml
 from colorgan.config import config_dir
 
 BIN = Path(sys.executable).parent
-TINY = ["model.generator.ngf=8", "model.discriminator.ndf=8", "data.batches_per_epoch=3"]
+TINY = ["debug=tiny", "data.batches_per_epoch=3"]
 MODELS = sorted(p.stem for p in (Path(config_dir()) / "model").glob("*.yaml"))
 
 
@@ -21,7 +21,7 @@ def run(script: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 def test_train_leaves_checkpoints_samples_and_an_offline_wandb_run(tmp_path):
     out = tmp_path / "run"
-    result = run("colorgan-train", f"hydra.run.dir={out}", "trainer.max_epochs=1", *TINY, cwd=tmp_path)
+    result = run("colorgan-train", f"hydra.run.dir={out}", *TINY, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert (out / "checkpoints" / "last.ckpt").is_file()
     assert list((out / "samples").glob("step*.png"))
@@ -143,10 +143,7 @@ def test_two_trial_optuna_search_minimises_val_de2000(tmp_path):
         "hparams_search=optuna",
         "hydra.sweeper.n_trials=2",
         "experiment=synthetic",
-        "trainer.max_epochs=1",
-        "data.batches_per_epoch=2",
-        "model.generator.ngf=8",
-        "model.discriminator.ndf=8",
+        "debug=tiny",
         "logger=none",
         f"hydra.sweep.dir={tmp_path / 'sweep'}",
     ]

@@ -172,7 +172,7 @@ def test_hint_rows_with_the_baselines_and_both_protocols(tmp_path, photos):
 
     from colorgan.evaluate.scoring import evaluate
 
-    model = instantiate(compose_config(tmp_path, "experiment=hints", "model.generator.ngf=8", "model.discriminator.ndf=8").model).eval()
+    model = instantiate(compose_config(tmp_path, "experiment=hints", "debug=tiny").model).eval()
     model.image_size = 32  # what it would have been trained at
     folder = instantiate(compose_config(tmp_path, f"data.root={photos}", "data.image_size=64", config_name="eval").data)
     from colorgan.evaluate.run import images_of

@@ -12,15 +12,13 @@ from colorgan.inference import Colorizer
 from colorgan.train import train
 from conftest import compose_config
 
-TINY = ["data=synthetic", "data.batch_size=4", "data.batches_per_epoch=2", "trainer.max_epochs=1", "logger=none"]
-PIX2PIX_NETS = ["model.generator.ngf=8", "model.discriminator.ndf=8"]
-DEOLDIFY_NETS = ["model=deoldify", "+model.generator.encoder=test_efficientnet", "+model.generator.width=0.25", "model.critic.nf=8"]
+TINY = ["debug=tiny", "data=synthetic", "data.batch_size=4", "logger=none"]
 MODELS = {
-    "pix2pix": ["model=pix2pix", *PIX2PIX_NETS],
-    "egan": ["model=egan", *PIX2PIX_NETS, "model.eval_size=2"],
-    "deoldify_generator": [*DEOLDIFY_NETS, "model.stage=generator"],
-    "deoldify_critic": [*DEOLDIFY_NETS, "model.stage=critic"],
-    "deoldify_gan": [*DEOLDIFY_NETS, "model.stage=gan", "model.max_critic_steps=1"],
+    "pix2pix": ["model=pix2pix"],
+    "egan": ["model=egan", "model.eval_size=2"],
+    "deoldify_generator": ["model=deoldify", "model.stage=generator"],
+    "deoldify_critic": ["model=deoldify", "model.stage=critic"],
+    "deoldify_gan": ["model=deoldify", "model.stage=gan", "model.max_critic_steps=1"],
 }
 SWITCHES = {
     "bf16": ["trainer=cpu_bf16"],

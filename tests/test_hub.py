@@ -184,7 +184,7 @@ def test_the_model_card_passes_the_hubs_parsing_and_shows_the_eval_scores(tiny_c
 
     from colorgan.evaluate.run import run
 
-    overrides = ("experiment=synthetic", "model.generator.ngf=8", "model.discriminator.ndf=8")
+    overrides = ("experiment=synthetic", "debug=tiny")
     checkpoint = run_folder(tiny_checkpoint, tmp_path / "run", *overrides)
     photos = tmp_path / "heldout"
     write_scenes(photos, 4, size=64)
@@ -208,7 +208,7 @@ def test_the_model_card_passes_the_hubs_parsing_and_shows_the_eval_scores(tiny_c
     assert by_type["fid"].metric_args["resize"].startswith("299x299") and by_type["ciede2000"].metric_args == {"protocol": "photo", "images": 4, "hints": 0}
     assert name == "export" and by_type["psnr"].dataset_type == "heldout"
     assert f"{ours['de2000']:.2f}" in card.text and "grey" in card.text  # the table beside the grey baseline
-    assert "colorgan-train experiment=synthetic model.generator.ngf=8" in card.text and "2,000 procedural scenes, not photos" in card.text
+    assert "colorgan-train experiment=synthetic debug=tiny" in card.text and "2,000 procedural scenes, not photos" in card.text
     assert "colorgan-colorize" in card.text and "Colorizer.from_pretrained" in card.text
 
 
@@ -223,7 +223,7 @@ def test_train_init_from_the_hub_starts_from_the_shared_weights(hub, tmp_path):
 
     # instance norm (no running statistics) and lr 0: training leaves the model as it started, so the run's
     # first validation is the shared model's own
-    model = ("experiment=synthetic", "logger=none", "model.generator.ngf=8", "model.discriminator.ndf=8", "model.generator.norm=instance")
+    model = ("experiment=synthetic", "logger=none", "debug=tiny", "model.generator.norm=instance")
     shared = train(compose_config(tmp_path / "shared", *model, "data.batches_per_epoch=2", "trainer.max_epochs=1"))["last_checkpoint"]
     export(shared, tmp_path / "export", onnx=False)
     hub.add_repo("someone/instance", export_files(tmp_path / "export"))

@@ -126,10 +126,8 @@ def tiny_samples_generator(tmp_path_factory) -> UNetGenerator:
     overrides = [
         "logger=none",
         "data.image_size=32",
-        "model.generator.ngf=8",
-        "model.discriminator.ndf=8",
+        "debug=tiny",
         "data.batches_per_epoch=20",
-        "trainer.max_epochs=1",
         "trainer.limit_val_batches=1",
     ]
     return load_model(train(compose_config(out, *overrides))["last_checkpoint"]).generator
