@@ -213,18 +213,15 @@ def bench_train(args: argparse.Namespace) -> dict:
     or (--loop plain, pix2pix only) a plain PyTorch loop doing the same work."""
     from hydra.utils import instantiate
 
+    from colorgan.acceleration import accelerate
     from colorgan.callbacks import peak_memory_mb
     from colorgan.models.pix2pix import Pix2Pix
-    from colorgan.train import compile_networks
 
     cfg = compose_train_config(args.overrides)
     size, batch = cfg.data.image_size, cfg.data.batch_size
     baseline_mb = peak_memory_mb(torch.device("cpu"))
     model = instantiate(cfg.model)
-    if cfg.channels_last:
-        model.to(memory_format=torch.channels_last)
-    if cfg.compile:
-        compile_networks(model)
+    accelerate(model, cfg)
     L = torch.rand(batch, 1, size, size) * 2 - 1
     ab = (torch.rand(batch, 2, size, size) - 0.5) * 0.6
     loader = torch.utils.data.DataLoader([(L[0], ab[0])] * (batch * (args.warmup + args.steps)), batch_size=batch)
