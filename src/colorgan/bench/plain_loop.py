@@ -16,23 +16,27 @@ from colorgan.models.pix2pix import Pix2Pix
 class WithoutTrainer:
     """What a manual-optimisation LightningModule asks its Trainer for, in plain PyTorch: its optimisers and
     learning-rate schedulers (from its own configure_optimizers, for a run of `batches` batches), backward and
-    optimiser toggling; logging is dropped. Mixed in before the LightningModule; `start` before the first batch."""
+    optimiser toggling; logging is dropped. Mixed in before the LightningModule; `start_run` before the first batch."""
 
-    def start(self, batches: int) -> None:
+    def start_run(self, batches: int) -> None:
         """Build the optimisers and schedulers for a run of `batches` batches."""
         self._run_batches = batches
         self._optimizers, self._schedulers = self.configure_optimizers()
 
     def training_batches(self) -> int:
+        """The run's length in batches, which the learning-rate schedules span."""
         return self._run_batches
 
     def optimizers(self, use_pl_optimizer: bool = True) -> list[torch.optim.Optimizer]:
+        """The plain optimisers of configure_optimizers."""
         return self._optimizers
 
     def lr_schedulers(self) -> list[torch.optim.lr_scheduler.LRScheduler]:
+        """The learning-rate schedulers of configure_optimizers."""
         return self._schedulers
 
     def manual_backward(self, loss: torch.Tensor, *args, **kwargs) -> None:
+        """Autograd's backward, as it is."""
         loss.backward(*args, **kwargs)
 
     @contextmanager
@@ -49,10 +53,10 @@ class WithoutTrainer:
                 p.requires_grad_(True)
 
     def log(self, *args, **kwargs) -> None:
-        pass
+        """Dropped: the plain loop logs nothing."""
 
     def log_dict(self, *args, **kwargs) -> None:
-        pass
+        """Dropped: the plain loop logs nothing."""
 
 
 class PlainPix2Pix(WithoutTrainer, Pix2Pix):
@@ -63,7 +67,7 @@ def time_plain_loop(model: WithoutTrainer, batches: DataLoader, warmup: int) -> 
     """Train on `batches` through the model's own training_step and its learning-rate schedulers' steps
     (on_train_batch_end), as a Trainer would; the seconds taken by the batches after the first `warmup`."""
     model.train()
-    model.start(len(batches))
+    model.start_run(len(batches))
     start = None
     for i, batch in enumerate(batches):
         if i == warmup:

@@ -20,12 +20,13 @@ PROG = "colorgan-bench"
 def figures(args: argparse.Namespace) -> dict:
     """The figures of the benchmark the command line names (colorgan.bench)."""
     if args.what == "data":
-        return bench_data(args.root, args.urls, args.size, args.batch_size, args.workers, args.batches, args.warmup)
+        return bench_data(args.root, args.urls, size=args.size, batch_size=args.batch_size, workers=args.workers, batches=args.batches, warmup=args.warmup)
     if args.what == "train":
-        return bench_train(args.overrides, args.steps, args.warmup, args.loop)
+        return bench_train(args.overrides, steps=args.steps, warmup=args.warmup, loop=args.loop)
     if args.what == "infer":
-        return bench_infer(args.ckpt, args.overrides, args.width, args.height, args.render_factor, args.repeats, args.device, args.hints)
-    return bench_video(args.ckpt, args.frames, args.width, args.height, args.render_factor)
+        options = {"width": args.width, "height": args.height, "render_factor": args.render_factor, "repeats": args.repeats, "hints": args.hints}
+        return bench_infer(args.ckpt, args.overrides, device=args.device, **options)
+    return bench_video(args.ckpt, frames=args.frames, width=args.width, height=args.height, render_factor=args.render_factor)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
