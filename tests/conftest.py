@@ -9,10 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
 from PIL import Image
 
-from colorgan.config import config_dir
+from colorgan.config import compose
 from colorgan.data.synthetic import synthetic_scene
 
 if os.environ.get("PYTEST_XDIST_WORKER"):  # pytest -n 2: one thread per worker (and its subprocesses), or their pools fight over the cores
@@ -45,8 +44,7 @@ def no_log_handlers_on_closed_streams():
 
 def compose_config(output_dir: Path, *overrides: str, config_name: str = "train"):
     """The config `colorgan-train` would run with these overrides, writing into `output_dir`."""
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        return compose(config_name, overrides=[f"paths.output_dir={output_dir}", *overrides])
+    return compose(config_name, [f"paths.output_dir={output_dir}", *overrides])
 
 
 def write_scenes(folder: Path, count: int, size: int = 160, seed: int = 0) -> list[Path]:

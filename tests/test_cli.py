@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from colorgan.config import config_dir
+from colorgan.config import compose, config_dir
 
 BIN = Path(sys.executable).parent
 TINY = ["debug=tiny", "data.batches_per_epoch=3"]
@@ -156,13 +156,8 @@ def test_two_trial_optuna_search_minimises_val_de2000(tmp_path):
 
 
 def test_slurm_and_tpu_presets_compose():
-    from hydra import compose, initialize_config_dir
-
-    from colorgan.config import config_dir
-
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        cfg = compose("train", ["hydra/launcher=slurm", "trainer=ddp", "trainer.devices=4", "trainer.num_nodes=2"], return_hydra_config=True)
-        tpu = compose("train", ["trainer=tpu"])
+    cfg = compose("train", ["hydra/launcher=slurm", "trainer=ddp", "trainer.devices=4", "trainer.num_nodes=2"], return_hydra_config=True)
+    tpu = compose("train", ["trainer=tpu"])
     launcher = cfg.hydra.launcher
     assert launcher._target_.endswith("SlurmLauncher") and (launcher.nodes, launcher.tasks_per_node, launcher.gpus_per_node) == (2, 4, 4)
     assert (tpu.trainer.accelerator, tpu.trainer.precision) == ("tpu", "bf16-mixed")

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from hydra.utils import instantiate
 
-from colorgan.train import compile_networks, train
+from colorgan.acceleration import compile_networks
+from colorgan.train import train
 from conftest import compose_config
 
 TINY = ["experiment=synthetic", "logger=none", "model.generator.ngf=8", "model.discriminator.ndf=8", "data.batch_size=4"]

@@ -93,13 +93,11 @@ def test_baselines_reproduce_the_hints_and_spread_them():
 
 
 def test_a_model_with_a_hint_prior_starts_as_the_propagation_and_follows_a_hint():
-    from hydra import compose, initialize_config_dir
     from hydra.utils import instantiate
 
-    from colorgan.config import config_dir
+    from colorgan.config import compose
 
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        cfg = compose("train", ["experiment=hints", "model.generator.ngf=8", "model.discriminator.ndf=8", "paths.output_dir=."])
+    cfg = compose("train", ["experiment=hints", "model.generator.ngf=8", "model.discriminator.ndf=8", "paths.output_dir=."])
     model = instantiate(cfg.model).eval()
     model.image_size = 64
     colorizer = Colorizer(model)

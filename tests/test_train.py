@@ -103,7 +103,7 @@ def test_trains_on_shards_streamed_through_pipe_commands(tmp_path, prepared_shar
 def test_compile_keeps_parameter_names_so_checkpoints_do_not_change(tmp_path):
     from hydra.utils import instantiate
 
-    from colorgan.train import compile_networks
+    from colorgan.acceleration import compile_networks
 
     model = instantiate(compose_config(tmp_path, "experiment=synthetic").model)
     names = list(model.state_dict())

@@ -17,12 +17,12 @@ import torch
 from skimage.color import deltaE_ciede2000, rgb2lab
 
 from clips import NTSC, audio_samples, decoded_frames, shots_clip, write_clip
+from colorgan.bench.video import grainy_pan
 from colorgan.cli.colorize import main as colorize_main
 from colorgan.color import rgb_to_model, uint8_to_lightness, uint8_to_model
 from colorgan.hints import Hint
 from colorgan.inference import Colorizer
 from colorgan.video import temporal, track
-from colorgan.video.bench import grainy_pan
 from colorgan.video.job import job_folder
 
 

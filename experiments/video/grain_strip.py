@@ -21,9 +21,9 @@ import torch
 from PIL import Image
 from skimage.color import deltaE_ciede2000, rgb2lab
 
+from colorgan.bench.video import grainy_pan, write_frames
 from colorgan.color import model_to_rgb, rgb_to_model, to_uint8
 from colorgan.inference import Colorizer
-from colorgan.video.bench import grainy_pan, write_frames
 
 
 def decoded(path: Path) -> list[np.ndarray]:

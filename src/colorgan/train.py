@@ -14,6 +14,7 @@ from omegaconf import DictConfig, open_dict
 from pytorch_lightning.loggers import WandbLogger
 from pytorch_lightning.plugins.io.wrapper import _WrappingCheckpointIO
 
+from colorgan.acceleration import accelerate
 from colorgan.callbacks import BatchLimit, SampleGrid
 from colorgan.checkpoint import read_checkpoint, resume_checkpoint
 from colorgan.errors import UserError
@@ -58,19 +59,6 @@ def check_length(cfg: DictConfig) -> None:
             cfg.trainer.max_epochs = -1  # BatchLimit ends the run, also when it resumes after a stop mid-epoch
 
 
-def compile_networks(model: pl.LightningModule, cache_dir: str | None = None) -> None:
-    """torch.compile every network of the model's contract in place (parameter names, so checkpoints, do not change).
-
-    Compiled code is kept in `cache_dir` (TorchInductor's cache: its kernels and the FX graph and AOTAutograd caches,
-    which torch keeps on by default), so a later run or another job of a sweep that compiles the same networks loads
-    the code instead of compiling it again; None leaves torch's own place (TORCHINDUCTOR_CACHE_DIR, else /tmp).
-    """
-    if cache_dir:
-        os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(Path(cache_dir).resolve())  # read by torch when it first compiles
-    for name in model.networks:
-        getattr(model, name).compile()
-
-
 def build_trainer(cfg: DictConfig, loggers: list) -> tuple[pl.Trainer, list[pl.Callback]]:
     """The configured Trainer with its callbacks, writing checkpoints atomically."""
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values()]
@@ -102,10 +90,7 @@ def train(cfg: DictConfig, group: str | None = None, name: str | None = None) ->
     model = instantiate(cfg.model)
     if cfg.get("init_from") and not ckpt_path:
         load_weights(model, cfg.init_from)
-    if cfg.get("channels_last"):
-        model.to(memory_format=torch.channels_last)
-    if cfg.get("compile"):
-        compile_networks(model, cfg.paths.get("compile_cache_dir"))
+    accelerate(model, cfg)
     with closing_loggers():  # one wandb run per training run, finished however it ends
         loggers = make_loggers(cfg, group=group, name=name)
         trainer, callbacks = build_trainer(cfg, loggers)

@@ -5,13 +5,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-import hydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
 from omegaconf.errors import OmegaConfBaseException
 
 from colorgan.cli.errors import one_line
-from colorgan.config import config_dir
+from colorgan.config import compose
 
 
 def check_overrides(config_name: str, args: list[str]) -> str | None:
@@ -22,8 +21,7 @@ def check_overrides(config_name: str, args: list[str]) -> str | None:
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)
         first = [f"{o.get_key_element()}={next(iter(o.sweep_string_iterator()))}" if o.is_sweep_override() else o.input_line for o in parsed]
-        with hydra.initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-            hydra.compose(config_name, overrides=first, return_hydra_config=True)
+        compose(config_name, first, return_hydra_config=True)
     except (HydraException, OmegaConfBaseException, ValueError) as exc:
         return one_line(exc)
     return None

@@ -21,6 +21,7 @@ from PIL import Image
 from skimage.data import astronaut
 
 from colorgan.color import L_SCALE, rgb_to_model
+from colorgan.inference import Colorizer
 
 
 def grey_of_lightness(L: np.ndarray) -> np.ndarray:
@@ -62,8 +63,6 @@ def write_frames(path: Path, frames: list[np.ndarray], crf: int = 12) -> Path:
 
 def _run(checkpoint: str, src: str, temporal: str, render_factor: int | None) -> dict:
     """One colouring run in this (fresh) process: seconds, frames and the process's peak memory."""
-    from colorgan.inference import Colorizer
-
     colorizer = Colorizer.from_checkpoint(checkpoint, device="cpu")
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
