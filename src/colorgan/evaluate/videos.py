@@ -162,6 +162,14 @@ def temporal_means(videos: dict[str, dict[str, Any]], row: str) -> dict[str, flo
     return {key: float(np.mean([v[row][key] for v in videos.values()])) for key in ("cdc", "ewarp_dis")}
 
 
+def check_options(protocol: str, temporal: Sequence[str]) -> None:
+    """One line for what data=video cannot score: another protocol, or an unknown temporal mode."""
+    if protocol != "photo":
+        raise UserError("data=video colours videos as colorgan-colorize does: leave protocol=photo")
+    if not temporal or set(temporal) - set(TEMPORAL_MODES):
+        raise UserError(f"temporal={list(temporal)}: give a list of modes from {', '.join(TEMPORAL_MODES)}, e.g. temporal=[none,flow]")
+
+
 @torch.no_grad()
 def evaluate_videos(
     models: dict[str, ColorizationModule],
@@ -183,10 +191,7 @@ def evaluate_videos(
     frame of the first `sheet_size` videos, a column per row, truth last) plus "columns", "videos" (per video: frames,
     and each row's cdc and ewarp_dis) and "notes" (what the temporal measures are).
     """
-    if protocol != "photo":
-        raise UserError("data=video colours videos as colorgan-colorize does: leave protocol=photo")
-    if not temporal or set(temporal) - set(TEMPORAL_MODES):
-        raise UserError(f"temporal={list(temporal)}: give a list of modes from {', '.join(TEMPORAL_MODES)}, e.g. temporal=[none,flow]")
+    check_options(protocol, temporal)
     counts = sorted(set(hints))
     players = entrants({name: Colorizer(model) for name, model in models.items()}, list(dict.fromkeys(temporal)), counts)
     fid, lpips = fid_info(fid_weights), lpips_info(lpips_weights)
