@@ -11,15 +11,18 @@ from colorgan.acceleration import compile_networks
 from colorgan.train import train
 from conftest import compose_config
 
-TINY = ["experiment=synthetic", "logger=none", "model.generator.ngf=8", "model.discriminator.ndf=8", "data.batch_size=4"]
+TINY = ["experiment=synthetic", "logger=none", "debug=tiny", "data.batch_size=4"]
 
 
-def test_compile_cache_defaults_to_colorgans_cache_and_follows_torchs_variable(tmp_path, monkeypatch):
-    monkeypatch.delenv("TORCHINDUCTOR_CACHE_DIR", raising=False)
+def test_compile_cache_defaults_to_colorgans_cache_even_after_torch_named_its_own(tmp_path, monkeypatch):
+    """Importing torchmetrics or Lightning sets TORCHINDUCTOR_CACHE_DIR to torch's /tmp default before any config is
+    read: the shared folder must not follow it."""
+    import torchmetrics  # noqa: F401
+
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", "/tmp/torchinductor_someone")  # what those imports leave behind
     cfg = compose_config(tmp_path, "experiment=synthetic")
     assert cfg.paths.compile_cache_dir == f"{cfg.paths.cache_dir}/torch_compile"
-    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path / "inductor"))
-    assert compose_config(tmp_path, "experiment=synthetic").paths.compile_cache_dir == str(tmp_path / "inductor")
+    assert compose_config(tmp_path, "experiment=synthetic", "paths.compile_cache_dir=/shared/cache").paths.compile_cache_dir == "/shared/cache"
 
 
 def test_compile_networks_points_torchs_cache_at_the_configured_folder(tmp_path, monkeypatch):

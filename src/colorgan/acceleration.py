@@ -15,7 +15,7 @@ def compile_networks(model: pl.LightningModule, cache_dir: str | None = None) ->
 
     Compiled code is kept in `cache_dir` (TorchInductor's cache: its kernels and the FX graph and AOTAutograd caches,
     which torch keeps on by default), so a later run or another job of a sweep that compiles the same networks loads
-    the code instead of compiling it again; None leaves torch's own place (TORCHINDUCTOR_CACHE_DIR, else /tmp).
+    the code instead of compiling it again; None leaves torch's own place.
     """
     if cache_dir:
         os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(Path(cache_dir).resolve())  # read by torch when it first compiles
