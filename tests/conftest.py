@@ -94,10 +94,8 @@ def tiny_checkpoint(tmp_path_factory) -> str:
     overrides = [
         "experiment=synthetic",
         "logger=none",
-        "model.generator.ngf=8",
-        "model.discriminator.ndf=8",
+        "debug=tiny",
         "data.batches_per_epoch=3",
-        "trainer.max_epochs=1",
     ]
     return train(compose_config(out, *overrides))["last_checkpoint"]
 
@@ -108,5 +106,5 @@ def tiny_hint_checkpoint(tmp_path_factory) -> str:
     from colorgan.train import train
 
     out = tmp_path_factory.mktemp("tiny_hint_run")
-    overrides = ["experiment=hints", "logger=none", "model.generator.ngf=8", "model.discriminator.ndf=8", "data.batches_per_epoch=2", "trainer.max_epochs=1"]
+    overrides = ["experiment=hints", "logger=none", "debug=tiny"]
     return train(compose_config(out, *overrides))["last_checkpoint"]

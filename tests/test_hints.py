@@ -97,7 +97,7 @@ def test_a_model_with_a_hint_prior_starts_as_the_propagation_and_follows_a_hint(
 
     from colorgan.config import compose
 
-    cfg = compose("train", ["experiment=hints", "model.generator.ngf=8", "model.discriminator.ndf=8", "paths.output_dir=."])
+    cfg = compose("train", ["experiment=hints", "debug=tiny", "paths.output_dir=."])
     model = instantiate(cfg.model).eval()
     model.image_size = 64
     colorizer = Colorizer(model)

@@ -38,7 +38,7 @@ def test_pix2pix_learns_synthetic_colours(tmp_path):
 
 @pytest.mark.slow
 def test_stopped_run_resumes_at_the_same_global_step(tmp_path):
-    common = ["experiment=synthetic", "logger=none", "model.generator.ngf=8", "model.discriminator.ndf=8", "data.batches_per_epoch=5", COUNTER]
+    common = ["experiment=synthetic", "logger=none", "debug=tiny", "data.batches_per_epoch=5", COUNTER]
     first = train(compose_config(tmp_path / "a", *common, "max_batches=3"))  # stops mid-epoch: 3 batches, 2 optimiser steps each
     assert first["global_step"] == 6
     saved = torch.load(first["last_checkpoint"], weights_only=False)
@@ -58,9 +58,7 @@ def test_trains_on_prepared_shards(tmp_path, prepared_shards):
         "data.num_workers=1",
         "data.batches_per_epoch=4",
         "data.batch_size=8",
-        "model.generator.ngf=8",
-        "model.discriminator.ndf=8",
-        "trainer.max_epochs=1",
+        "debug=tiny",
         "logger=csv",
         "test=false",
     )
@@ -90,9 +88,7 @@ def test_trains_on_shards_streamed_through_pipe_commands(tmp_path, prepared_shar
         "data.num_workers=1",
         "data.batches_per_epoch=3",
         "data.batch_size=8",
-        "model.generator.ngf=8",
-        "model.discriminator.ndf=8",
-        "trainer.max_epochs=1",
+        "debug=tiny",
         "logger=none",
     )
     result = train(cfg)
@@ -127,10 +123,7 @@ def test_channels_last_trains_in_nhwc(tmp_path):
         "experiment=synthetic",
         "channels_last=true",
         "logger=none",
-        "data.batches_per_epoch=2",
-        "trainer.max_epochs=1",
-        "model.generator.ngf=8",
-        "model.discriminator.ndf=8",
+        "debug=tiny",
         "+callbacks.layout._target_=test_train.WeightLayout",
     ]
     WeightLayout.seen.clear()
@@ -156,10 +149,7 @@ def test_fused_optimizer_switch_trains(tmp_path, model, fused):
         f"model={model}",
         f"model.fused_optimizer={fused}",
         "logger=none",
-        "data.batches_per_epoch=2",
-        "trainer.max_epochs=1",
-        "model.generator.ngf=8",
-        "model.discriminator.ndf=8",
+        "debug=tiny",
         "+callbacks.kinds._target_=test_train.OptimizerKinds",
     ]
     OptimizerKinds.seen.clear()
@@ -184,11 +174,8 @@ def test_trains_on_shards_from_an_fsspec_url(tmp_path, prepared_shards):
         f"data.val_urls=[{val_urls}]",
         "data.image_size=32",
         "data.num_workers=0",
-        "data.batches_per_epoch=2",
         "data.batch_size=8",
-        "model.generator.ngf=8",
-        "model.discriminator.ndf=8",
-        "trainer.max_epochs=1",
+        "debug=tiny",
         "logger=none",
     )
     result = train(cfg)
@@ -235,8 +222,7 @@ def test_a_kill_during_a_save_leaves_the_last_good_checkpoint_and_the_run_resume
     args = [
         "experiment=synthetic",
         "logger=none",
-        "model.generator.ngf=8",
-        "model.discriminator.ndf=8",
+        "debug=tiny",
         "data.batches_per_epoch=3",
         "trainer.max_epochs=3",
         f"hydra.run.dir={run_dir}",
@@ -260,10 +246,7 @@ def test_the_dashboard_shows_the_same_picture_as_the_saved_grid(tmp_path):
         tmp_path,
         "experiment=synthetic",
         "logger=wandb",
-        "model.generator.ngf=8",
-        "model.discriminator.ndf=8",
-        "data.batches_per_epoch=2",
-        "trainer.max_epochs=1",
+        "debug=tiny",
     )
     result = train(cfg)
     saved = np.asarray(Image.open(result["sample_grid"]).convert("RGB"))
