@@ -360,7 +360,8 @@ def test_egan_takes_hints(tmp_path):
     overrides = ["experiment=synthetic", "model=egan", "model.hints=true", "logger=none", "model.generator.ngf=8", "model.discriminator.ndf=8"]
     result = train(compose_config(tmp_path, *overrides, "max_batches=4", "model.eval_size=8"))
     model = load_model(result["last_checkpoint"])
-    assert model.contract.hints and model.contract.in_channels == 4
+    first_conv = next(m for m in model.generator.modules() if isinstance(m, nn.Conv2d))
+    assert model.contract.hints and first_conv.in_channels == 4
     L = torch.zeros(1, 1, 32, 32)
     hint = rasterize([Hint(16, 16, (60.0, 60.0), size=5)], (32, 32), (32, 32))
     with torch.no_grad():

@@ -18,7 +18,7 @@ from torch.optim.lr_scheduler import LambdaLR
 
 from colorgan.color import CONTRACT_VERSION, model_to_rgb
 from colorgan.errors import UserError
-from colorgan.hints import HintSampler, generator_input
+from colorgan.hints import HintSampler, generator_input, hints_in_input, input_channels
 from colorgan.metrics import ColorMetrics
 from colorgan.propagation import push_pull
 
@@ -45,11 +45,6 @@ class ModelContract:
     def hints(self) -> bool:
         """Whether the generator takes user hints."""
         return "hint_mask" in self.inputs
-
-    @property
-    def in_channels(self) -> int:
-        """Channels of the generator's input tensor: L (1), hinted ab (2) and the hint mask (1)."""
-        return 4 if self.hints else 1
 
     def to_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
@@ -100,11 +95,6 @@ class ColorizationModule(pl.LightningModule):
         self.metrics = nn.ModuleDict({f"{stage}{kind}": ColorMetrics() for stage in ("val", "test") for kind in ("", "_grey")})
 
     @property
-    def in_channels(self) -> int:
-        """Channels the generator must accept."""
-        return 4 if self.hints else 1
-
-    @property
     def contract(self) -> ModelContract:
         """This model's contract (see ModelContract)."""
         datamodule = getattr(self._trainer, "datamodule", None)  # while fitting: the size of the data it trains on
@@ -115,7 +105,7 @@ class ColorizationModule(pl.LightningModule):
     def build_generator(self, config: dict[str, Any], **kwargs: Any) -> nn.Module:
         """Instantiate the generator config for this model's inputs; with a hint prior its last layer starts
         at zero, so the model begins as the classical propagation and learns a correction."""
-        generator = instantiate(config, in_channels=self.in_channels, **kwargs)
+        generator = instantiate(config, in_channels=input_channels(self.hints), **kwargs)
         if self.hint_prior:
             zero_last_layer(generator)
         return generator
@@ -141,8 +131,7 @@ class ColorizationModule(pl.LightningModule):
         prior, the prior's colours from the input's hints plus the generator's correction."""
         ab = self.generator(x)
         if self.hint_prior:
-            hints = torch.cat([x[:, 1:3], x[:, 3:4] + 0.5], dim=1)
-            ab = (push_pull(hints).to(ab.dtype) + ab).clamp(-1, 1)
+            ab = (push_pull(hints_in_input(x)).to(ab.dtype) + ab).clamp(-1, 1)
         return ab
 
     def forward(self, L: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
@@ -204,10 +193,6 @@ class ColorizationModule(pl.LightningModule):
 
     def on_test_epoch_end(self) -> None:
         self._log_metrics("test")
-
-    def predict_step(self, batch, batch_idx):
-        L = batch[0] if isinstance(batch, (tuple, list)) else batch
-        return self.colorize(L)
 
     def manual_step(self, optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
         """One manual-optimisation step: clear the gradients, backward through Lightning (precision, DDP), step."""
