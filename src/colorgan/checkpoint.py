@@ -58,12 +58,9 @@ def model_class(target: str) -> type[ColorizationModule]:
 
 
 def build_model(target: str, hparams: dict[str, Any]) -> ColorizationModule:
-    """An untrained model of class `target` with these hyperparameters (no pretrained weights fetched:
-    the checkpoint or export holds the trained encoder)."""
-    hparams = dict(hparams)
-    if "pretrained" in hparams or "pretrained_file" in hparams:
-        hparams |= {"pretrained": False, "pretrained_file": None}
-    return model_class(target)(**hparams)
+    """An untrained model of class `target` from its saved hyperparameters, fetching no starting weights (the
+    checkpoint or export holds the trained ones: ColorizationModule.rebuild)."""
+    return model_class(target).rebuild(hparams)
 
 
 def legacy_contract(model: ColorizationModule, hparams: dict[str, Any]) -> ModelContract:

@@ -7,6 +7,7 @@ written into every checkpoint and read from there alone.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -84,6 +85,11 @@ class ColorizationModule(pl.LightningModule):
 
     generator: nn.Module
     networks: tuple[str, ...] = ("generator",)
+    # Arguments that say where a network's starting weights come from (e.g. ImageNet weights fetched through timm),
+    # not what the network is: a subclass leaves them out of its saved arguments (save_hyperparameters(ignore=...)),
+    # and `rebuild` drops them from saved arguments that still hold them (checkpoints and exports written before),
+    # so a model rebuilt from a checkpoint or export fetches and reads nothing: the saved weights replace them.
+    weight_sources: tuple[str, ...] = ()
 
     def __init__(self, hints: bool = False, hint_sampler: dict[str, Any] | None = None, hint_prior: str | None = None, colour_jitter: bool = False) -> None:
         super().__init__()
@@ -93,6 +99,11 @@ class ColorizationModule(pl.LightningModule):
         self.hint_sampler = HintSampler(**(hint_sampler or {}))
         self.image_size: int | None = None  # the size it was trained at, read from checkpoints
         self.metrics = nn.ModuleDict({f"{stage}{kind}": ColorMetrics() for stage in ("val", "test") for kind in ("", "_grey")})
+
+    @classmethod
+    def rebuild(cls, hparams: Mapping[str, Any]) -> ColorizationModule:
+        """An untrained model from its saved arguments (a checkpoint's or export's), without its `weight_sources`."""
+        return cls(**{k: v for k, v in hparams.items() if k not in cls.weight_sources})
 
     @property
     def contract(self) -> ModelContract:
