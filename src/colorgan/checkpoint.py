@@ -80,9 +80,10 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> Coloriza
     else:
         checkpoint = read_checkpoint(path)
         meta = checkpoint["colorgan"]
-        model = build_model(meta["target"], checkpoint["hyper_parameters"])
+        hparams = checkpoint.get("hyper_parameters", {})
+        model = build_model(meta["target"], hparams)
         model.load_state_dict(checkpoint["state_dict"])
-        contract = ModelContract.from_dict(meta["model"]) if "model" in meta else legacy_contract(model, checkpoint["hyper_parameters"])
+        contract = ModelContract.from_dict(meta["model"]) if "model" in meta else legacy_contract(model, hparams)
         model.image_size = contract.image_size
     return model.eval().to(device)
 

@@ -1,8 +1,10 @@
 """The base LightningModule and the model contract every colouriser states.
 
-A model is one module (a `ColorizationModule` subclass) and one config (conf/model/NAME.yaml); nothing else
-in colorgan names it. The contract (`ModelContract`) is what inference, export, eval and bench need to know,
-written into every checkpoint and read from there alone.
+A model is one module (a `ColorizationModule` subclass) and one config (conf/model/NAME.yaml), nothing more:
+colorgan.models.template is the one to copy, its docstring the checklist. Training, inference, export and
+eval work from the config and the checkpoint alone (bench names Pix2Pix only for its plain-PyTorch reference
+loop). The contract (`ModelContract`) is what inference, export, eval and bench need to know, written into
+every checkpoint and read from there alone.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 from hydra.utils import instantiate
+from omegaconf import DictConfig, ListConfig
 from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 
@@ -73,10 +76,11 @@ def jitter_colours(ab: torch.Tensor) -> torch.Tensor:
 
 
 class ColorizationModule(pl.LightningModule):
-    """Subclasses build their networks (the generator with `self.build_generator(config)`), list their
-    attribute names in `networks` (generator first), and implement `training_step` and `configure_optimizers`.
-    Training steps start with `L, ab, x = self.training_inputs(batch)` and generate with `self.generate(x)`
-    (L, plus simulated hints when the model takes hints; the hint prior, colour jitter as configured).
+    """Subclasses save their arguments (`self.save_hyperparameters()`), build their networks (the generator with
+    `self.build_generator(config)`), list their attribute names in `networks` (generator first), and implement
+    `training_step` and `configure_optimizers` (colorgan.models.template). Training steps start with
+    `L, ab, x = self.training_inputs(batch)` and generate with `self.generate(x)` (L, plus simulated hints when
+    the model takes hints; the hint prior, colour jitter as configured).
 
     Validation and test compare RGB rebuilt from the true L and the predicted ab with the truth, and
     log the same metrics for the grey baseline (ab = 0) beside them, plus `de2000_gain`, the fraction
@@ -103,7 +107,23 @@ class ColorizationModule(pl.LightningModule):
     @classmethod
     def rebuild(cls, hparams: Mapping[str, Any]) -> ColorizationModule:
         """An untrained model from its saved arguments (a checkpoint's or export's), without its `weight_sources`."""
+        cls.check_saved_arguments(hparams)
         return cls(**{k: v for k, v in hparams.items() if k not in cls.weight_sources})
+
+    @classmethod
+    def check_saved_arguments(cls, hparams: Mapping[str, Any]) -> None:
+        """One line naming what keeps a checkpoint from rebuilding this model: arguments never saved (no
+        `self.save_hyperparameters()` in `__init__`), or OmegaConf containers (a config without `_convert_: all`)."""
+        name = cls.__qualname__
+        if not hparams:
+            raise UserError(f"{name}.__init__ does not call self.save_hyperparameters(): a checkpoint rebuilds the model from its saved arguments")
+        containers = [k for k, v in hparams.items() if isinstance(v, (DictConfig, ListConfig))]
+        if containers:
+            raise UserError(f"{name} got model.{containers[0]} as an OmegaConf container: add `_convert_: all` to its config (checkpoints hold plain values)")
+
+    def setup(self, stage: str) -> None:
+        if stage == "fit":  # before any step: what the checkpoints of this run will need to rebuild the model
+            self.check_saved_arguments(self.hparams)
 
     @property
     def contract(self) -> ModelContract:
@@ -116,6 +136,8 @@ class ColorizationModule(pl.LightningModule):
     def build_generator(self, config: dict[str, Any], **kwargs: Any) -> nn.Module:
         """Instantiate the generator config for this model's inputs; with a hint prior its last layer starts
         at zero, so the model begins as the classical propagation and learns a correction."""
+        if not isinstance(config, Mapping):
+            raise UserError(f"{type(self).__qualname__} got a built generator: add `_recursive_: false` to its config (the model builds its networks)")
         generator = instantiate(config, in_channels=input_channels(self.hints), **kwargs)
         if self.hint_prior:
             zero_last_layer(generator)

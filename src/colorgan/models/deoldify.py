@@ -91,6 +91,7 @@ class DeOldify(ColorizationModule):
         incompatible_keys.missing_keys[:] = [k for k in incompatible_keys.missing_keys if not k.startswith("perceptual.")]
 
     def setup(self, stage: str) -> None:
+        super().setup(stage)
         if stage == "fit" and self.hparams.stage != "critic" and self.perceptual is None:
             self.perceptual = PerceptualLoss(self.hparams.perceptual_weights)  # a fixed measuring tool: frozen, moved with the model
 
