@@ -129,7 +129,7 @@ def test_a_checkpoint_without_saved_arguments_is_one_line():
 def test_a_new_model_is_one_module_and_one_config(tmp_path):
     """The template copied outside colorgan (nothing in the package changes), trained, then coloured, exported and evaluated."""
     model_overrides = copy_template(tmp_path)
-    env = os.environ | {"PYTHONPATH": str(tmp_path)}
+    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}  # the new model, and the colorgan under test
 
     def run(*args: str) -> subprocess.CompletedProcess:
         result = subprocess.run([str(BIN / args[0]), *args[1:]], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
