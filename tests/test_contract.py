@@ -1,11 +1,11 @@
-"""The model contract: what every model states, read back from checkpoints alone; a new model is two files."""
+"""The model contract: what every model states, read back from checkpoints alone; a new model is two files, copied
+from the template (colorgan.models.template, conf/model/template.yaml)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +13,12 @@ import pytest
 import torch
 from PIL import Image
 
-from colorgan.checkpoint import load_model
+from colorgan.checkpoint import build_model, load_model
+from colorgan.config import config_dir
+from colorgan.errors import UserError
 from colorgan.inference import Colorizer
+from colorgan.models import template
+from colorgan.models.base import ModelContract
 from colorgan.train import train
 from conftest import compose_config, write_scenes
 
@@ -51,63 +55,81 @@ def test_deoldify_trained_at_64_px_renders_at_64_px_by_default(tmp_path):
     assert colorizer.default_render_factor == 4 and colorizer.render_shape(300, 600, None) == (32, 64)
 
 
-TOY_MODULE = '''
-"""A fourth colouriser, as a newcomer writes one: a tiny conv net trained on L1."""
-import torch
-import torch.nn.functional as F
-from torch import nn
-
-from colorgan.models.base import ColorizationModule
-
-
-class TinyNet(nn.Module):
-    size_multiple = 4
-
-    def __init__(self, in_channels: int = 1, width: int = 8):
-        super().__init__()
-        self.net = nn.Sequential(
-            nn.Conv2d(in_channels, width, 3, 2, 1), nn.ReLU(), nn.Conv2d(width, width, 3, 2, 1), nn.ReLU(),
-            nn.Upsample(scale_factor=4, mode="bilinear"), nn.Conv2d(width, 2, 3, 1, 1), nn.Tanh(),
-        )
-
-    def forward(self, x):
-        return self.net(x)
+def copy_template(folder: Path, edit_module=lambda text: text, edit_config=lambda text: text) -> list[str]:
+    """colorgan.models.template copied into `folder` as a newcomer starts a model, outside colorgan: the module as
+    sketch.py (class Sketch) and its config as conf/model/sketch.yaml; returns the overrides that train it."""
+    module = Path(template.__file__).read_text().replace("Template", "Sketch")
+    config = (Path(config_dir()) / "model" / "template.yaml").read_text().replace("colorgan.models.template.Template", "sketch.Sketch")
+    (folder / "conf" / "model").mkdir(parents=True)
+    (folder / "sketch.py").write_text(edit_module(module))
+    (folder / "conf" / "model" / "sketch.yaml").write_text(edit_config(config))
+    return ["model=sketch", f"hydra.searchpath=[file://{folder / 'conf'}]"]
 
 
-class Toy(ColorizationModule):
-    def __init__(self, generator, lr=1e-2, **options):  # options every model takes: hints, hint_prior, ...
-        super().__init__(**options)
-        self.save_hyperparameters()
-        self.generator = self.build_generator(generator)
+@pytest.fixture
+def sketch_importable(tmp_path, monkeypatch):
+    """`tmp_path` on sys.path for this test, and the sketch module imported from there forgotten after it."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sys.modules.pop("sketch", None)
+    yield
+    sys.modules.pop("sketch", None)
 
-    def training_step(self, batch, batch_idx):
-        L, ab, x = self.training_inputs(batch)
-        loss = F.l1_loss(self.generate(x), ab)
-        self.log("train/loss_l1", loss)
-        return loss
 
-    def configure_optimizers(self):
-        return torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
-'''
+FEW_BATCHES = ["data=synthetic", "logger=none", "trainer.max_epochs=1", "data.batches_per_epoch=2", "data.batch_size=4", "trainer.limit_val_batches=1"]
 
-TOY_CONFIG = """
-_target_: toy_colorizer.Toy
-_recursive_: false
-_convert_: all
-generator:
-  _target_: toy_colorizer.TinyNet
-  width: 8
-lr: 0.01
-"""
+
+def test_a_model_copied_from_the_template_trains_saves_loads_and_colourises(tmp_path, sketch_importable):
+    """The fast version of the promise below: nothing in colorgan names the new model."""
+    model_overrides = copy_template(tmp_path)
+    checkpoint = train(compose_config(tmp_path / "run", *model_overrides, *FEW_BATCHES))["last_checkpoint"]
+    model = load_model(checkpoint)
+    assert type(model).__module__ == "sketch" and type(model).__name__ == "Sketch"
+    assert model.contract == ModelContract(("generator",), 32, 4, ("L",))
+    trained = torch.load(checkpoint, weights_only=True)["state_dict"]
+    assert all(torch.equal(v, trained[k]) for k, v in model.state_dict().items())
+    photo = Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 50), dtype=np.uint8))
+    assert Colorizer(model).colorize(photo).size == (50, 40)
+
+
+@pytest.mark.parametrize(
+    ("edit_module", "edit_config", "message"),
+    [
+        pytest.param(
+            lambda text: text.replace("self.save_hyperparameters()", "pass"),
+            str,
+            "Sketch.__init__ does not call self.save_hyperparameters()",
+            id="no-save_hyperparameters",
+        ),
+        pytest.param(
+            str,
+            lambda text: text.replace("_convert_: all", ""),
+            "Sketch got model.generator as an OmegaConf container: add `_convert_: all`",
+            id="no-_convert_",
+        ),
+        pytest.param(str, lambda text: text.replace("_recursive_: false", ""), "Sketch got a built generator: add `_recursive_: false`", id="no-_recursive_"),
+    ],
+)
+def test_a_model_that_misses_a_checklist_item_is_told_which_in_one_line(tmp_path, sketch_importable, edit_module, edit_config, message):
+    from colorgan.cli.errors import one_line, user_error_in
+
+    model_overrides = copy_template(tmp_path, edit_module, edit_config)
+    with pytest.raises(Exception) as raised:  # noqa: PT011 - Hydra wraps errors raised while instantiating
+        train(compose_config(tmp_path / "run", *model_overrides, *FEW_BATCHES))
+    found = user_error_in(raised.value)
+    assert found is not None and one_line(found).startswith(message), raised.value
+    assert not (tmp_path / "run" / "checkpoints").exists()  # before any step
+
+
+def test_a_checkpoint_without_saved_arguments_is_one_line():
+    with pytest.raises(UserError, match=r"^Template.__init__ does not call self.save_hyperparameters\(\)"):
+        build_model("colorgan.models.template.Template", {})
 
 
 @pytest.mark.slow
-def test_a_fourth_model_is_one_module_and_one_config(tmp_path):
-    """Written outside colorgan (nothing in the package changes), trained, then coloured, exported and evaluated."""
-    (tmp_path / "conf" / "model").mkdir(parents=True)
-    (tmp_path / "toy_colorizer.py").write_text(textwrap.dedent(TOY_MODULE))
-    (tmp_path / "conf" / "model" / "toy.yaml").write_text(TOY_CONFIG)
-    env = os.environ | {"PYTHONPATH": str(tmp_path)}
+def test_a_new_model_is_one_module_and_one_config(tmp_path):
+    """The template copied outside colorgan (nothing in the package changes), trained, then coloured, exported and evaluated."""
+    model_overrides = copy_template(tmp_path)
+    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}  # the new model, and the colorgan under test
 
     def run(*args: str) -> subprocess.CompletedProcess:
         result = subprocess.run([str(BIN / args[0]), *args[1:]], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
@@ -116,9 +138,8 @@ def test_a_fourth_model_is_one_module_and_one_config(tmp_path):
 
     run(
         "colorgan-train",
-        "model=toy",
+        *model_overrides,
         "data=synthetic",
-        f"hydra.searchpath=[file://{tmp_path / 'conf'}]",
         f"hydra.run.dir={tmp_path / 'run'}",
         "logger=none",
         "trainer.max_epochs=1",
@@ -138,7 +159,7 @@ def test_a_fourth_model_is_one_module_and_one_config(tmp_path):
         "logger=none",
         f"hydra.run.dir={tmp_path / 'eval'}",
     )
-    assert "toy" in (tmp_path / "eval" / "results.md").read_text()
+    assert "sketch" in (tmp_path / "eval" / "results.md").read_text()
 
 
 class CreatesFile:
@@ -185,7 +206,6 @@ def test_a_checkpoint_that_would_run_code_is_refused_in_one_line(malicious_check
 
 def test_a_damaged_last_checkpoint_names_the_good_one_to_resume_from(tmp_path):
     from colorgan.checkpoint import resume_checkpoint
-    from colorgan.errors import UserError
 
     folder = tmp_path / "checkpoints"
     folder.mkdir()

@@ -12,6 +12,7 @@ from hydra.utils import instantiate
 from PIL import Image
 
 from colorgan.callbacks import BatchLimit
+from colorgan.checkpoint import build_model
 from colorgan.errors import UserError
 from colorgan.inference import Colorizer
 from colorgan.models.deoldify import DeOldify
@@ -223,3 +224,20 @@ def test_gan_stage_freezes_the_encoder():
     encoder = list(model.generator.encoder.parameters())
     assert not any(p.requires_grad or id(p) in optimised for p in encoder)
     assert len(optimised) == len([p for p in model.generator.parameters()]) - len(encoder)
+
+
+def test_where_the_encoder_weights_come_from_is_not_saved_and_a_rebuilt_model_fetches_nothing(tmp_path):
+    """pretrained/pretrained_file start the encoder from ImageNet weights; a checkpoint or export brings its own, so
+    they are not saved, and arguments saved with them (older checkpoints) rebuild a model without fetching or reading
+    anything (the tests run offline with an empty hub cache: a fetch would fail)."""
+    weights = tmp_path / "efficientnet_b0.pth"
+    torch.save(timm.create_model("efficientnet_b0").state_dict(), weights)
+    networks = {
+        "generator": {"_target_": "colorgan.nets.deoldify.deoldify_generator"},
+        "critic": {"_target_": "colorgan.nets.deoldify.DeOldifyCritic", "nf": 16},
+    }
+    model = DeOldify(**networks, pretrained_file=str(weights))
+    assert not {"pretrained", "pretrained_file"} & set(model.hparams) and model.hparams["generator"] == networks["generator"]
+    weights.unlink()
+    older = dict(model.hparams) | {"pretrained": True, "pretrained_file": str(weights)}
+    assert isinstance(build_model("colorgan.models.deoldify.DeOldify", older), DeOldify)

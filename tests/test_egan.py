@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from colorgan.errors import UserError
-from colorgan.models.egan import EGAN, Scores
+from colorgan.models.egan import EGAN, Scores, Survivor, survivor_slot
 from colorgan.models.snapshot import Snapshot
 from colorgan.train import train
 from conftest import compose_config
@@ -71,11 +71,11 @@ def test_snapshot_restores_weights_and_adam_state_exactly():
     assert [t.data_ptr() for t in snap.module.values()] == buffers  # reused, not reallocated
 
 
-def test_fitness_matches_hand_worked_values():
+def test_scores_match_hand_worked_values():
     model = tiny_egan(micro_batch=2)
     L = torch.tensor([-0.5, 0.0, 0.5]).view(3, 1, 1, 1).expand(3, 1, 2, 2).clone()
     ab = torch.tensor([[0.3, 0.4], [-0.2, 0.1], [0.0, -0.5]]).view(3, 2, 1, 1).expand(3, 2, 2, 2).clone()
-    quality, diversity, l1, fake = model.fitness(L, ab)
+    quality, diversity, l1, fake = model.generator_scores(L, ab)
 
     w, bias = np.array([0.5, -1.0, 2.0]), 0.1
     sig = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
@@ -119,7 +119,7 @@ def test_random_selection_ignores_fitness(monkeypatch):
     favoured = {"minimax": 0.1, "heuristic": 0.9, "least_squares": 0.2}
     scores = iter(favoured[m] for _ in range(100) for m in favoured)
     monkeypatch.setattr(
-        EGAN, "fitness", lambda self, L, ab, real_grads=None, x=None: Scores(torch.tensor(next(scores)), torch.tensor(0.0), torch.tensor(0.0), ab)
+        EGAN, "generator_scores", lambda self, L, ab, real_grads=None, x=None: Scores(torch.tensor(next(scores)), torch.tensor(0.0), torch.tensor(0.0), ab)
     )
     by_fitness = {c[w].mutation for c, w in evolve_for(tiny_egan(), 12)}
     assert by_fitness == {"heuristic"}
@@ -129,6 +129,15 @@ def test_random_selection_ignores_fitness(monkeypatch):
         torch.manual_seed(seed)
         draws.append([c[w].mutation for c, w in evolve_for(tiny_egan(selection="random"), 12)])
     assert len(set(draws[0])) > 1 and draws[0] != draws[1]  # each seed draws its own sequence
+
+
+def test_a_child_survives_in_the_slot_of_the_weakest_survivor_it_beats():
+    fake = torch.zeros(1, 2, 1, 1)
+    kept = [Survivor(0, 0.5, fake), Survivor(1, 0.2, fake)]
+    assert survivor_slot(kept[:1], 1, 0.1, mu=2, drawn=None) == 1  # room left: a new slot, whatever its fitness
+    assert survivor_slot(kept, 2, 0.3, mu=2, drawn=None) == 1  # replaces the weakest
+    assert survivor_slot(kept, 2, 0.2, mu=2, drawn=None) is None  # a tie: the earlier child stays
+    assert survivor_slot([], 3, -9.0, mu=1, drawn={3}) == 0 and survivor_slot([], 2, 9.0, mu=1, drawn={3}) is None  # random: the drawn ones
 
 
 def test_mu_two_keeps_two_parents():
@@ -242,7 +251,7 @@ def test_children_are_scored_on_samples_they_were_not_trained_on():
     assert trained and scored and not trained & scored
 
 
-def test_fitness_runs_both_networks_as_they_train():
+def test_scores_run_both_networks_as_they_train():
     """F_q and F_d as the reference computes them: G and D in train mode (BatchNorm on batch statistics), one pass."""
     torch.manual_seed(0)
     model = tiny_egan(BATCHNORM_UNET, BATCHNORM_PATCHGAN)
@@ -255,7 +264,7 @@ def test_fitness_runs_both_networks_as_they_train():
         real_logits, torch.ones_like(real_logits)
     )
     grads = torch.autograd.grad(loss, list(discriminator.parameters()))
-    quality, diversity = model.fitness(L, ab)[:2]
+    quality, diversity = model.generator_scores(L, ab)[:2]
     assert float(quality) == pytest.approx(float(torch.sigmoid(fake_logits).mean()), rel=1e-5)
     assert float(diversity) == pytest.approx(float(-torch.log(torch.sqrt(sum(g.pow(2).sum() for g in grads)))), rel=1e-5)
 
@@ -264,13 +273,13 @@ INSTANCE_UNET = BATCHNORM_UNET | {"norm": "instance"}
 INSTANCE_PATCHGAN = BATCHNORM_PATCHGAN | {"norm": "instance"}
 
 
-def test_micro_batched_fitness_equals_one_pass():
+def test_micro_batched_scores_equal_one_pass():
     torch.manual_seed(0)
     one_pass = tiny_egan(INSTANCE_UNET, INSTANCE_PATCHGAN, micro_batch=64)
     micro = tiny_egan(INSTANCE_UNET, INSTANCE_PATCHGAN, micro_batch=2)
     micro.load_state_dict(one_pass.state_dict())
     L, ab = torch.rand(5, 1, 16, 16) * 2 - 1, torch.rand(5, 2, 16, 16) - 0.5
-    expected, got = one_pass.fitness(L, ab), micro.fitness(L, ab)
+    expected, got = one_pass.generator_scores(L, ab), micro.generator_scores(L, ab)
     for a, b in zip(expected, got, strict=True):
         assert torch.allclose(a, b, rtol=1e-5, atol=1e-6)
 
@@ -312,19 +321,19 @@ def test_children_log_their_l1_and_l1_can_weigh_in_the_fitness():
 def test_with_two_parents_every_child_starts_from_its_own_parent(monkeypatch):
     """mu=2: the children of parent p start exactly from the p-th survivor of the previous step, as it was scored."""
     started, scored = [], []
-    mutate, score = EGAN.mutate, EGAN.score
+    mutate, evaluate_child = EGAN.mutate, EGAN.evaluate_child
 
     def mutating(self, *args, **kwargs):
         started.append(generator_state(self))
         return mutate(self, *args, **kwargs)
 
     def scoring(self, *args, **kwargs):
-        result = score(self, *args, **kwargs)
+        result = evaluate_child(self, *args, **kwargs)
         scored.append(generator_state(self))
         return result
 
     monkeypatch.setattr(EGAN, "mutate", mutating)
-    monkeypatch.setattr(EGAN, "score", scoring)
+    monkeypatch.setattr(EGAN, "evaluate_child", scoring)
     record = Record(survivors=True)
     samples = [(torch.rand(1, 16, 16) * 2 - 1, torch.rand(2, 16, 16) - 0.5) for _ in range(8 * 3)]
     fit(tiny_egan(BATCHNORM_UNET, mu=2), samples, record)
@@ -360,7 +369,8 @@ def test_egan_takes_hints(tmp_path):
     overrides = ["experiment=synthetic", "model=egan", "model.hints=true", "logger=none", "model.generator.ngf=8", "model.discriminator.ndf=8"]
     result = train(compose_config(tmp_path, *overrides, "max_batches=4", "model.eval_size=8"))
     model = load_model(result["last_checkpoint"])
-    assert model.contract.hints and model.contract.in_channels == 4
+    first_conv = next(m for m in model.generator.modules() if isinstance(m, nn.Conv2d))
+    assert model.contract.hints and first_conv.in_channels == 4
     L = torch.zeros(1, 1, 32, 32)
     hint = rasterize([Hint(16, 16, (60.0, 60.0), size=5)], (32, 32), (32, 32))
     with torch.no_grad():

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from colorgan.color import rgb_to_lab, rgb_to_model
-from colorgan.hints import Hint, HintSampler, hints_from_json, parse_hint, rasterize
+from colorgan.hints import Hint, HintSampler, generator_input, hints_from_json, hints_in_input, input_channels, parse_hint, rasterize
 from colorgan.inference import Colorizer
 from colorgan.propagation import METHODS, propagate, push_pull
 
@@ -73,6 +73,14 @@ def test_bad_hints_are_one_line_errors(text):
 
     with pytest.raises(UserError, match="#"):
         parse_hint(text).ab()
+
+
+def test_a_generator_input_holds_l_and_the_hint_map_it_was_made_from():
+    L, hints = torch.rand(2, 1, 8, 8), HintSampler().sample(torch.rand(2, 2, 8, 8) - 0.5, torch.Generator().manual_seed(0), count=3)
+    x = generator_input(L, hints)
+    assert x.shape[1] == input_channels(True) and input_channels(False) == 1
+    assert torch.equal(x[:, :1], L) and torch.equal(hints_in_input(x), hints)
+    assert torch.equal(hints_in_input(generator_input(L, None)), torch.zeros(2, 3, 8, 8))  # no hints: an empty map
 
 
 def test_baselines_reproduce_the_hints_and_spread_them():

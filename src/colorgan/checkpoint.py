@@ -59,12 +59,9 @@ def model_class(target: str) -> type[ColorizationModule]:
 
 
 def build_model(target: str, hparams: dict[str, Any]) -> ColorizationModule:
-    """An untrained model of class `target` with these hyperparameters (no pretrained weights fetched:
-    the checkpoint or export holds the trained encoder)."""
-    hparams = dict(hparams)
-    if "pretrained" in hparams or "pretrained_file" in hparams:
-        hparams |= {"pretrained": False, "pretrained_file": None}
-    return model_class(target)(**hparams)
+    """An untrained model of class `target` from its saved hyperparameters, fetching no starting weights (the
+    checkpoint or export holds the trained ones: ColorizationModule.rebuild)."""
+    return model_class(target).rebuild(hparams)
 
 
 def legacy_contract(model: ColorizationModule, hparams: dict[str, Any]) -> ModelContract:
@@ -82,9 +79,10 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> Coloriza
     else:
         checkpoint = read_checkpoint(path)
         meta = checkpoint["colorgan"]
-        model = build_model(meta["target"], checkpoint["hyper_parameters"])
+        hparams = checkpoint.get("hyper_parameters", {})
+        model = build_model(meta["target"], hparams)
         model.load_state_dict(checkpoint["state_dict"])
-        contract = ModelContract.from_dict(meta["model"]) if "model" in meta else legacy_contract(model, checkpoint["hyper_parameters"])
+        contract = ModelContract.from_dict(meta["model"]) if "model" in meta else legacy_contract(model, hparams)
         model.image_size = contract.image_size
     return model.eval().to(device)
 

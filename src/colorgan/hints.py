@@ -2,7 +2,8 @@
 
 A hint map is a (B, 3, H, W) tensor at the model's input size: channels 0-1 the hinted ab (normalised as
 in the colour contract, 0 where there is no hint) and channel 2 the mask (1 on hinted pixels). Generators
-that take hints see L, the hinted ab and the mask minus 1/2 (the reference code centres the mask).
+that take hints see L, the hinted ab and the mask minus 1/2 (the reference code centres the mask): see
+`generator_input`, `input_channels` and `hints_in_input`, the one place that lays their input out.
 
 Training simulates hints as the reference does: per image a geometric number of square patches
 (stop with probability `p` before each, so 1/8 of images get none and colour on their own), each of a
@@ -142,8 +143,21 @@ class HintSampler:
         return int(min(max(value, 0), free))
 
 
+MASK_CENTRE = 0.5  # subtracted from the mask in a generator's input
+
+
+def input_channels(hints: bool) -> int:
+    """Channels of a generator's input: L (1), and with hints the hinted ab (2) and the mask (1)."""
+    return 4 if hints else 1
+
+
 def generator_input(L: torch.Tensor, hints: torch.Tensor | None) -> torch.Tensor:
     """What a hint-taking generator sees: L, hinted ab and the mask minus 1/2 (no hints: an empty map)."""
     if hints is None:
         hints = empty_hints(L.shape[0], *L.shape[-2:], L.device)
-    return torch.cat([L, hints[:, :2].to(L.dtype), hints[:, 2:].to(L.dtype) - 0.5], dim=1)
+    return torch.cat([L, hints[:, :2].to(L.dtype), hints[:, 2:].to(L.dtype) - MASK_CENTRE], dim=1)
+
+
+def hints_in_input(x: torch.Tensor) -> torch.Tensor:
+    """The hint map a hint-taking generator's input holds (`generator_input`'s inverse for the hints)."""
+    return torch.cat([x[:, 1:3], x[:, 3:4] + MASK_CENTRE], dim=1)

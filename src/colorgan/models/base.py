@@ -1,24 +1,28 @@
 """The base LightningModule and the model contract every colouriser states.
 
-A model is one module (a `ColorizationModule` subclass) and one config (conf/model/NAME.yaml); nothing else
-in colorgan names it. The contract (`ModelContract`) is what inference, export, eval and bench need to know,
-written into every checkpoint and read from there alone.
+A model is one module (a `ColorizationModule` subclass) and one config (conf/model/NAME.yaml), nothing more:
+colorgan.models.template is the one to copy, its docstring the checklist. Training, inference, export and
+eval work from the config and the checkpoint alone (bench names Pix2Pix only for its plain-PyTorch reference
+loop). The contract (`ModelContract`) is what inference, export, eval and bench need to know, written into
+every checkpoint and read from there alone.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import pytorch_lightning as pl
 import torch
 from hydra.utils import instantiate
+from omegaconf import DictConfig, ListConfig
 from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 
 from colorgan.color import CONTRACT_VERSION, model_to_rgb
 from colorgan.errors import UserError
-from colorgan.hints import HintSampler, generator_input
+from colorgan.hints import HintSampler, generator_input, hints_in_input, input_channels
 from colorgan.metrics import ColorMetrics
 from colorgan.propagation import push_pull
 
@@ -46,11 +50,6 @@ class ModelContract:
         """Whether the generator takes user hints."""
         return "hint_mask" in self.inputs
 
-    @property
-    def in_channels(self) -> int:
-        """Channels of the generator's input tensor: L (1), hinted ab (2) and the hint mask (1)."""
-        return 4 if self.hints else 1
-
     def to_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
@@ -77,10 +76,11 @@ def jitter_colours(ab: torch.Tensor) -> torch.Tensor:
 
 
 class ColorizationModule(pl.LightningModule):
-    """Subclasses build their networks (the generator with `self.build_generator(config)`), list their
-    attribute names in `networks` (generator first), and implement `training_step` and `configure_optimizers`.
-    Training steps start with `L, ab, x = self.training_inputs(batch)` and generate with `self.generate(x)`
-    (L, plus simulated hints when the model takes hints; the hint prior, colour jitter as configured).
+    """Subclasses save their arguments (`self.save_hyperparameters()`), build their networks (the generator with
+    `self.build_generator(config)`), list their attribute names in `networks` (generator first), and implement
+    `training_step` and `configure_optimizers` (colorgan.models.template). Training steps start with
+    `L, ab, x = self.training_inputs(batch)` and generate with `self.generate(x)` (L, plus simulated hints when
+    the model takes hints; the hint prior, colour jitter as configured).
 
     Validation and test compare RGB rebuilt from the true L and the predicted ab with the truth, and
     log the same metrics for the grey baseline (ab = 0) beside them, plus `de2000_gain`, the fraction
@@ -89,6 +89,11 @@ class ColorizationModule(pl.LightningModule):
 
     generator: nn.Module
     networks: tuple[str, ...] = ("generator",)
+    # Arguments that say where a network's starting weights come from (e.g. ImageNet weights fetched through timm),
+    # not what the network is: a subclass leaves them out of its saved arguments (save_hyperparameters(ignore=...)),
+    # and `rebuild` drops them from saved arguments that still hold them (checkpoints and exports written before),
+    # so a model rebuilt from a checkpoint or export fetches and reads nothing: the saved weights replace them.
+    weight_sources: tuple[str, ...] = ()
 
     def __init__(self, hints: bool = False, hint_sampler: dict[str, Any] | None = None, hint_prior: str | None = None, colour_jitter: bool = False) -> None:
         super().__init__()
@@ -99,10 +104,26 @@ class ColorizationModule(pl.LightningModule):
         self.image_size: int | None = None  # the size it was trained at, read from checkpoints
         self.metrics = nn.ModuleDict({f"{stage}{kind}": ColorMetrics() for stage in ("val", "test") for kind in ("", "_grey")})
 
-    @property
-    def in_channels(self) -> int:
-        """Channels the generator must accept."""
-        return 4 if self.hints else 1
+    @classmethod
+    def rebuild(cls, hparams: Mapping[str, Any]) -> ColorizationModule:
+        """An untrained model from its saved arguments (a checkpoint's or export's), without its `weight_sources`."""
+        cls.check_saved_arguments(hparams)
+        return cls(**{k: v for k, v in hparams.items() if k not in cls.weight_sources})
+
+    @classmethod
+    def check_saved_arguments(cls, hparams: Mapping[str, Any]) -> None:
+        """One line naming what keeps a checkpoint from rebuilding this model: arguments never saved (no
+        `self.save_hyperparameters()` in `__init__`), or OmegaConf containers (a config without `_convert_: all`)."""
+        name = cls.__qualname__
+        if not hparams:
+            raise UserError(f"{name}.__init__ does not call self.save_hyperparameters(): a checkpoint rebuilds the model from its saved arguments")
+        containers = [k for k, v in hparams.items() if isinstance(v, (DictConfig, ListConfig))]
+        if containers:
+            raise UserError(f"{name} got model.{containers[0]} as an OmegaConf container: add `_convert_: all` to its config (checkpoints hold plain values)")
+
+    def setup(self, stage: str) -> None:
+        if stage == "fit":  # before any step: what the checkpoints of this run will need to rebuild the model
+            self.check_saved_arguments(self.hparams)
 
     @property
     def contract(self) -> ModelContract:
@@ -115,7 +136,9 @@ class ColorizationModule(pl.LightningModule):
     def build_generator(self, config: dict[str, Any], **kwargs: Any) -> nn.Module:
         """Instantiate the generator config for this model's inputs; with a hint prior its last layer starts
         at zero, so the model begins as the classical propagation and learns a correction."""
-        generator = instantiate(config, in_channels=self.in_channels, **kwargs)
+        if not isinstance(config, Mapping):
+            raise UserError(f"{type(self).__qualname__} got a built generator: add `_recursive_: false` to its config (the model builds its networks)")
+        generator = instantiate(config, in_channels=input_channels(self.hints), **kwargs)
         if self.hint_prior:
             zero_last_layer(generator)
         return generator
@@ -141,8 +164,7 @@ class ColorizationModule(pl.LightningModule):
         prior, the prior's colours from the input's hints plus the generator's correction."""
         ab = self.generator(x)
         if self.hint_prior:
-            hints = torch.cat([x[:, 1:3], x[:, 3:4] + 0.5], dim=1)
-            ab = (push_pull(hints).to(ab.dtype) + ab).clamp(-1, 1)
+            ab = (push_pull(hints_in_input(x)).to(ab.dtype) + ab).clamp(-1, 1)
         return ab
 
     def forward(self, L: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
@@ -204,10 +226,6 @@ class ColorizationModule(pl.LightningModule):
 
     def on_test_epoch_end(self) -> None:
         self._log_metrics("test")
-
-    def predict_step(self, batch, batch_idx):
-        L = batch[0] if isinstance(batch, (tuple, list)) else batch
-        return self.colorize(L)
 
     def manual_step(self, optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
         """One manual-optimisation step: clear the gradients, backward through Lightning (precision, DDP), step."""

@@ -32,15 +32,16 @@ class DeOldify(ColorizationModule):
     """A timm-encoder U-Net generator and a patch critic; `stage` picks what a run trains (one training-step
     method and one optimiser set-up per stage: `<stage>_step`, `<stage>_optimizers`).
 
-    `generator` and `critic` are Hydra configs. `pretrained`/`pretrained_file` load ImageNet weights
-    into the encoder through timm. The critic's lr is `critic_lr` (default 5 x lr). When the encoder
-    trains (generator stage, unless `freeze_encoder`), its lr is lr x `encoder_lr_factor` (discriminative
-    learning rates); the GAN stage always freezes it. `perceptual_weights` is a VGG16-BN weights file
+    `generator` and `critic` are Hydra configs. `pretrained`/`pretrained_file` start the encoder from ImageNet
+    weights through timm (its `weight_sources`: not saved with its arguments). The critic's lr is `critic_lr`
+    (default 5 x lr). When the encoder trains (generator stage, unless `freeze_encoder`), its lr is
+    lr x `encoder_lr_factor` (discriminative learning rates); the GAN stage always freezes it. `perceptual_weights` is a VGG16-BN weights file
     (default: torchvision's hub cache); VGG is built only when fitting and kept out of the state dict.
     Every model's options (hints, hint_sampler, hint_prior, colour_jitter) come through `options`.
     """
 
     networks = ("generator", "critic")
+    weight_sources = ("pretrained", "pretrained_file")
 
     def __init__(
         self,
@@ -66,7 +67,7 @@ class DeOldify(ColorizationModule):
         if stage not in STAGES:
             raise UserError(f"model.stage={stage} is not a NoGAN stage: use one of {', '.join(STAGES)}")
         super().__init__(**options)  # what every model takes: hints, hint_sampler, hint_prior, colour_jitter
-        self.save_hyperparameters()
+        self.save_hyperparameters(ignore=self.weight_sources)
         self.automatic_optimization = stage != "gan"
         self.generator = self.build_generator(generator, pretrained=pretrained, pretrained_file=pretrained_file)
         self.critic = instantiate(critic)
@@ -90,6 +91,7 @@ class DeOldify(ColorizationModule):
         incompatible_keys.missing_keys[:] = [k for k in incompatible_keys.missing_keys if not k.startswith("perceptual.")]
 
     def setup(self, stage: str) -> None:
+        super().setup(stage)
         if stage == "fit" and self.hparams.stage != "critic" and self.perceptual is None:
             self.perceptual = PerceptualLoss(self.hparams.perceptual_weights)  # a fixed measuring tool: frozen, moved with the model
 

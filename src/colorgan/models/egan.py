@@ -1,17 +1,25 @@
-"""Evolutionary GAN (Wang et al. 2019) for colourisation, run as the authors' reference code runs it, with memory
-close to pix2pix's.
+"""Evolutionary GAN (Wang et al. 2019) for colourisation, run as the authors' reference code
+(WANG-Chaoyue/EvolutionaryGAN-pytorch) runs it, with memory close to pix2pix's. Each training step is one
+iteration of variation, evaluation and selection, then the discriminator's turn:
 
-Each batch is split as the reference splits its draw: the children's generator step sees the first part, and the
-last `eval_size` samples are held out. Before each child, its parent is restored in place (weights, buffers and Adam
-state); the child takes one step under its mutation of the generator objective (minimax, heuristic, least-squares,
-each plus lambda * L1).
-Each child is scored on the held-out samples, which it was not trained on, with both networks in train mode as the
-reference runs them: F = F_q + gamma * F_d - fitness_l1 * L1, with F_q = E[D(G(L))] and F_d = -log ||grad over D's
-parameters of the discriminator loss||, computed in micro-batches without a double-backward graph (the real half of
-that gradient is shared by all children). The best mu children become the parents. Then the discriminator takes n_d
-steps, each on its own share of the held-out samples, against the survivors' outputs there (the fakes they were
-scored with, as in the reference). Snapshots are reused buffers: memory grows by 2 * mu copies of G and its Adam
-state, not one per child.
+- The batch is split as the reference splits its draw: the children's generator step sees the first part, and the
+  last `eval_size` samples are held out.
+- Variation: every parent has one child per mutation of the generator objective (minimax, heuristic, least-squares,
+  each plus lambda * L1). Before each child its parent is restored in place (weights, buffers and Adam state), and
+  the child takes one generator step.
+- Evaluation: each child is scored on the held-out samples, which it was not trained on, with both networks in train
+  mode as the reference runs them. Its fitness is F = F_q + gamma * F_d - fitness_l1 * L1, with the quality
+  F_q = E[D(G(L))] and the diversity F_d = -log ||gradient over D's parameters of the discriminator loss||, computed
+  `micro_batch` samples at a time without a double-backward graph (the real half of that gradient is shared by all
+  children).
+- Selection: the mu fittest children (or mu drawn at random: `selection`) survive and become the next parents, the
+  fittest one the live generator.
+- The discriminator takes n_d steps, each on its own share of the held-out samples, against the survivors' outputs
+  there (the fakes they were scored with, as in the reference).
+
+Survivors are kept as snapshots in reused buffers: memory grows by 2 * mu copies of G and its Adam state, not one per
+child. With `keep: recompute` (mu = 1) only the parent is kept, and the winning step is replayed from it with the same
+random numbers: one copy less, one extra generator step when the winner is not the last child.
 
 BatchNorm in train mode normalises with the statistics of the batch it is given and moves its running statistics,
 as in the reference: a child keeps the statistics of its scoring pass (which its weights produced), and the
@@ -50,7 +58,7 @@ def set_rng_state(state: RngState) -> None:
 
 @dataclass
 class Child:
-    """One mutation's offspring and its scores (averaged over ranks)."""
+    """One mutation's offspring: its parent, its mutation, its scores (averaged over ranks) and its fitness F."""
 
     parent: int
     mutation: str
@@ -81,8 +89,9 @@ class Survivor:
     rng: RngState | None = None
 
 
-def admission(kept: Sequence[Survivor], child: int, fitness: float, mu: int, drawn: set[int] | None) -> int | None:
-    """Where a child enters the kept list: `len(kept)` to add it, the index of the one it evicts, or None.
+def survivor_slot(kept: Sequence[Survivor], child: int, fitness: float, mu: int, drawn: set[int] | None) -> int | None:
+    """Selection, one child at a time: the slot of `kept` the child takes (`len(kept)`: a new one; else the index of
+    the survivor it replaces), or None when it does not survive.
 
     Fitness selection keeps the mu fittest (on a tie the earlier child stays); `drawn` (random selection) the drawn ones."""
     if drawn is not None:
@@ -94,18 +103,8 @@ def admission(kept: Sequence[Survivor], child: int, fitness: float, mu: int, dra
 
 
 class EGAN(Pix2Pix):
-    """E-GAN on pix2pix networks (or any generator/discriminator config); takes Pix2Pix's arguments too.
-
-    eval_size: samples held out at the end of every batch, on which children are scored and the discriminator trains
-    (null: the reference's split, batch // (n_d + 1) samples for the generator step and the rest held out); at most
-    all but one sample of a batch, with a warning when that leaves fewer than n_d.
-    micro_batch: held-out samples per discriminator pass while scoring (null: all in one pass, as the reference).
-    fitness_l1: weight of the held-out L1 in the fitness (0: the paper's F_q + gamma * F_d).
-    selection: "fitness" keeps the fittest mu children; "random" keeps mu random ones (an ablation).
-    keep: "snapshot" copies the fittest child as it appears (two copies of G + Adam state in memory); "recompute"
-    (mu=1) keeps only the parent and replays the winning step from it with the same random numbers: one copy less,
-    one extra generator step when the winner is not the last child.
-    """
+    """E-GAN on pix2pix networks (or any generator/discriminator config), as the module's docstring describes; takes
+    Pix2Pix's arguments too. conf/model/egan.yaml says what each argument does."""
 
     def __init__(
         self,
@@ -153,7 +152,7 @@ class EGAN(Pix2Pix):
             )
         return (L[:-held], ab[:-held], x[:-held]), (L[-held:], ab[-held:], x[-held:])
 
-    # -- fitness --------------------------------------------------------------------------------
+    # -- evaluation -----------------------------------------------------------------------------
 
     def _discriminator_gradients(self, L: torch.Tensor, ab: torch.Tensor, real: bool) -> tuple[list[torch.Tensor], torch.Tensor]:
         """Gradient over D's parameters of -log D(x) (real) or -log(1 - D(x)) (fake), averaged over samples and
@@ -177,8 +176,8 @@ class EGAN(Pix2Pix):
         """The real half of F_d's gradient, which does not depend on the generator (shared by all children)."""
         return self._discriminator_gradients(L, ab, real=True)[0]
 
-    def fitness(self, L: torch.Tensor, ab: torch.Tensor, real_grads: list[torch.Tensor] | None = None, x: torch.Tensor | None = None) -> Scores:
-        """Scores of the current generator on held-out (L, ab), with both networks in the mode training runs them in
+    def generator_scores(self, L: torch.Tensor, ab: torch.Tensor, real_grads: list[torch.Tensor] | None = None, x: torch.Tensor | None = None) -> Scores:
+        """This rank's Scores of the live generator on held-out (L, ab), with both networks in the mode training runs them in
         (train mode: BatchNorm on batch statistics, as the reference scores).
 
         F_q = E[D(G(x))]; F_d = -log ||grad_D (-log D(real) - log(1 - D(G(x))))||; L1 = |G(x) - ab|. `x` is the
@@ -213,9 +212,10 @@ class EGAN(Pix2Pix):
             fake = self.generate(L if x is None else x)
             self.manual_step(opt_g, MUTATIONS[mutation](self.discriminator(L, fake)) + self.hparams.lambda_l1 * F.l1_loss(fake, ab))
 
-    def score(self, parent: int, mutation: str, held: Part, real_grads: list[torch.Tensor]) -> tuple[Child, torch.Tensor]:
-        """The live generator as a child of `parent` by `mutation`: its scores averaged over ranks, and its held-out outputs."""
-        scores = self.fitness(*held[:2], real_grads, held[2])
+    def evaluate_child(self, parent: int, mutation: str, held: Part, real_grads: list[torch.Tensor]) -> tuple[Child, torch.Tensor]:
+        """The live generator as a child of `parent` by `mutation` (its scores averaged over ranks, and its fitness),
+        and its outputs on the held-out samples."""
+        scores = self.generator_scores(*held[:2], real_grads, held[2])
         quality, diversity, l1 = self.trainer.strategy.reduce(torch.stack([scores.quality, scores.diversity, scores.l1]), reduce_op="mean").tolist()
         return Child(parent, mutation, quality, diversity, l1, quality + self.hparams.gamma * diversity - self.hparams.fitness_l1 * l1), scores.fake
 
@@ -239,9 +239,9 @@ class EGAN(Pix2Pix):
                 start = rng_state() if recompute else None
                 self._restore(parent)
                 self.mutate(*bred[:2], mutation, bred[2])
-                child, fake = self.score(p, mutation, held, real_grads)
+                child, fake = self.evaluate_child(p, mutation, held, real_grads)
                 children.append(child)
-                place = admission(kept, len(children) - 1, child.fitness, hp.mu, drawn)
+                place = survivor_slot(kept, len(children) - 1, child.fitness, hp.mu, drawn)
                 if place is None:
                     continue
                 survivor = Survivor(len(children) - 1, child.fitness, fake, rng=start)
