@@ -366,7 +366,7 @@ def test_egan_takes_hints(tmp_path):
     from colorgan.checkpoint import load_model
     from colorgan.hints import Hint, rasterize
 
-    overrides = ["experiment=synthetic", "model=egan", "model.hints=true", "logger=none", "model.generator.ngf=8", "model.discriminator.ndf=8"]
+    overrides = ["experiment=synthetic", "model=egan", "model.hints=true", "logger=none", "debug=tiny"]
     result = train(compose_config(tmp_path, *overrides, "max_batches=4", "model.eval_size=8"))
     model = load_model(result["last_checkpoint"])
     first_conv = next(m for m in model.generator.modules() if isinstance(m, nn.Conv2d))

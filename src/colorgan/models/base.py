@@ -24,6 +24,7 @@ from colorgan.color import CONTRACT_VERSION, model_to_rgb
 from colorgan.errors import UserError
 from colorgan.hints import HintSampler, generator_input, hints_in_input, input_channels
 from colorgan.metrics import ColorMetrics
+from colorgan.nets.layers import zero_last_layer
 from colorgan.propagation import push_pull
 
 CHECKPOINT_FORMAT = 2  # 1: colorgan 0.1.0 (no contract stored); 2: the contract is in checkpoint["colorgan"]["model"]
@@ -56,15 +57,6 @@ class ModelContract:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> ModelContract:
         return cls(tuple(values["networks"]), int(values["image_size"]), int(values["size_multiple"]), tuple(values["inputs"]))
-
-
-def zero_last_layer(module: nn.Module) -> None:
-    """Zero the weights and bias of a network's last convolution (its output starts at zero through tanh)."""
-    last = [m for m in module.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))][-1]
-    with torch.no_grad():
-        last.weight.zero_()  # spectral-norm parametrised convs expose their weight the same way
-        if last.bias is not None:
-            last.bias.zero_()
 
 
 def jitter_colours(ab: torch.Tensor) -> torch.Tensor:

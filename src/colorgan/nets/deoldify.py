@@ -19,6 +19,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 from torch.utils.checkpoint import checkpoint
 
 from colorgan.color import model_to_rgb
+from colorgan.nets.layers import resize_like, widen_first_conv
 
 
 def sn_conv(c_in: int, c_out: int, kernel: int = 3, stride: int = 1, padding: int | None = None, bias: bool = True) -> nn.Module:
@@ -40,14 +41,6 @@ def icnr_(weight: torch.Tensor, scale: int = 2) -> None:
     nn.init.kaiming_normal_(sub)
     with torch.no_grad():
         weight.copy_(sub.repeat_interleave(scale**2, dim=0))
-
-
-def match_size(x: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
-    """x resized (nearest) to reference's height and width where they differ; always while exporting
-    to ONNX, where sizes are symbolic and the exported graph must serve every input size."""
-    if torch.onnx.is_in_onnx_export() or x.shape[-2:] != reference.shape[-2:]:
-        return F.interpolate(x, size=reference.shape[-2:], mode="nearest")
-    return x
 
 
 class ReplicationBlur(nn.Module):
@@ -109,17 +102,8 @@ class DecoderBlock(nn.Module):
         self.convs = nn.Sequential(*layers, *([SelfAttention(c_out)] if attention else []))
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
-        up = match_size(self.up(x), skip)
+        up = resize_like(self.up(x), skip)
         return self.convs(F.relu(torch.cat([up, self.skip_norm(skip)], dim=1)))
-
-
-def widen_first_conv(module: nn.Module, extra: int) -> None:
-    """Give a network's first conv `extra` more input channels whose weights start at zero (so it computes what it did)."""
-    conv = next(m for m in module.modules() if isinstance(m, nn.Conv2d))
-    with torch.no_grad():
-        weight = torch.cat([conv.weight, conv.weight.new_zeros(conv.weight.shape[0], extra, *conv.weight.shape[2:])], dim=1)
-    conv.weight = nn.Parameter(weight)
-    conv.in_channels += extra
 
 
 def make_encoder(name: str, pretrained: bool = False, pretrained_file: str | None = None, extra_channels: int = 0) -> nn.Module:
@@ -231,7 +215,7 @@ class DeOldifyGenerator(nn.Module):
         x = self._run(self.middle, features[-1])
         for block, skip in zip(self.decoder, reversed(features[:-1])):
             x = self._run(block, x, skip)
-        x = torch.cat([match_size(self.final_up(x), L), L], dim=1)
+        x = torch.cat([resize_like(self.final_up(x), L), L], dim=1)
         x = x + self._run(self.tail, x)  # residual tail on the joined input
         return torch.tanh(self.head(x))
 

@@ -56,3 +56,21 @@ def fold_spectral_norm(module: nn.Module) -> nn.Module:
         elif hasattr(m, "weight_orig"):
             nn.utils.remove_spectral_norm(m)
     return module
+
+
+def zero_last_layer(module: nn.Module) -> None:
+    """Zero the weights and bias of a network's last convolution (its output starts at zero through tanh)."""
+    last = [m for m in module.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))][-1]
+    with torch.no_grad():
+        last.weight.zero_()  # spectral-norm parametrised convs expose their weight the same way
+        if last.bias is not None:
+            last.bias.zero_()
+
+
+def widen_first_conv(module: nn.Module, extra: int) -> None:
+    """Give a network's first conv `extra` more input channels whose weights start at zero (so it computes what it did)."""
+    conv = next(m for m in module.modules() if isinstance(m, nn.Conv2d))
+    with torch.no_grad():
+        weight = torch.cat([conv.weight, conv.weight.new_zeros(conv.weight.shape[0], extra, *conv.weight.shape[2:])], dim=1)
+    conv.weight = nn.Parameter(weight)
+    conv.in_channels += extra
