@@ -18,7 +18,7 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -177,6 +177,22 @@ def _batches(frames: Iterator, size: int) -> Iterator[list]:
         yield batch
 
 
+@dataclass
+class FrameProgress:
+    """Frames written so far, shown on a tqdm bar (the command line) and told to `report(done, total)` (the web app)."""
+
+    bar: tqdm
+    done: int
+    total: int
+    report: Callable[[int, int], None] | None = None
+
+    def update(self) -> None:
+        self.done += 1
+        self.bar.update()
+        if self.report is not None:
+            self.report(self.done, self.total)
+
+
 def upright_shape(info: VideoInfo) -> tuple[int, int]:
     """(height, width) of a video's frames as displayed, its rotation applied."""
     return (info.width, info.height) if info.rotation % 180 else (info.height, info.width)
@@ -238,7 +254,7 @@ def colour_segment(
     carry: Carry | None,
     options: VideoOptions,
     writer: SegmentWriter,
-    bar: tqdm,
+    bar: FrameProgress,
 ) -> Carry | None:
     """Colour and encode frames [first, end); damaged frames get the previous coloured frame (or, at a segment's
     start, the first coloured one). Returns the state at the segment's end."""
@@ -278,14 +294,19 @@ def job_identity(src: Path, colorizer, options: VideoOptions) -> dict:
     }
 
 
-def colour_segments(colorizer, src: Path, dst: Path, folder: Path, info: VideoInfo, timeline: Timeline, options: VideoOptions, progress: bool) -> list[Path]:
+def colour_segments(
+    colorizer, src: Path, dst: Path, folder: Path, info: VideoInfo, timeline: Timeline, options: VideoOptions, progress: bool | Callable[[int, int], None]
+) -> list[Path]:
     """Colour every segment the job folder does not hold yet, each written complete or not at all, with the temporal
-    state a continuing shot carries into the next segment; returns the segment files in order."""
+    state a continuing shot carries into the next segment; returns the segment files in order. `progress`: a tqdm
+    bar (True), none (False), or a callable told (frames done, total) after each frame."""
     segments = plan_segments(timeline, options.segment_frames)
     paths = [folder / f"seg-{k:05d}.nut" for k in range(len(segments))]
     done = sum(end - first for (first, end, _), path in zip(segments, paths) if path.is_file())
     codec = encoder_for(dst.suffix)
-    with tqdm(total=len(timeline.pts), initial=done, unit="frame", desc=f"colour {src.name}", disable=not progress) as bar:
+    report = progress if callable(progress) else None
+    with tqdm(total=len(timeline.pts), initial=done, unit="frame", desc=f"colour {src.name}", disable=progress is not True) as tqdm_bar:
+        bar = FrameProgress(tqdm_bar, done, len(timeline.pts), report)
         for k, ((first, end, continues), path) in enumerate(zip(segments, paths)):
             if path.is_file():
                 continue
@@ -300,9 +321,12 @@ def colour_segments(colorizer, src: Path, dst: Path, folder: Path, info: VideoIn
     return paths
 
 
-def colorize_video(colorizer, src: str | Path, dst: str | Path, options: VideoOptions = VideoOptions(), progress: bool = True) -> dict:
+def colorize_video(
+    colorizer, src: str | Path, dst: str | Path, options: VideoOptions = VideoOptions(), progress: bool | Callable[[int, int], None] = True
+) -> dict:
     """Colour the video `src` into `dst` (container from its name) as a resumable job; returns a summary
-    (frames, shots, damaged frame indices, whether it resumed). Writes the shots as JSON beside `dst`."""
+    (frames, shots, damaged frame indices, whether it resumed). Writes the shots as JSON beside `dst`. `progress`:
+    tqdm bars (True), none (False), or a callable told (frames coloured, total) after each frame."""
     src, dst = Path(src), Path(dst)
     _check_paths(src, dst)
     if options.temporal not in temporal.TEMPORAL_MODES:
@@ -312,7 +336,7 @@ def colorize_video(colorizer, src: str | Path, dst: str | Path, options: VideoOp
     options = VideoOptions(**{**asdict(options), "hints": with_ab_hints(options.hints)})
     folder = job_folder(dst)
     resumed = _open_job(folder, job_identity(src, colorizer, options))
-    timeline = _timeline(folder, src, info, progress)
+    timeline = _timeline(folder, src, info, progress is True)
     paths = colour_segments(colorizer, src, dst, folder, info, timeline, options, progress)
     assembled = folder / f"output{dst.suffix}"  # the output's own suffix: FFmpeg picks the container from it
     assemble(src, paths, assembled, info)
