@@ -20,6 +20,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--max-upload-mb", type=float, default=25)
     p.add_argument("--max-megapixels", type=float, default=50)
     p.add_argument("--max-queue", type=int, default=8, help="requests waiting for the model beyond this get 503 (Retry-After)")
+    p.add_argument("--max-video-mb", type=float, default=500, help="films larger than this get 413")
+    p.add_argument("--max-video-minutes", type=float, default=10, help="films longer than this get 413")
+    p.add_argument("--max-video-queue", type=int, default=4, help="films being coloured or waiting beyond this get 503 (Retry-After)")
     args = p.parse_args(argv)
     with report_user_errors(PROG):
         import uvicorn
@@ -28,7 +31,16 @@ def main(argv: list[str] | None = None) -> None:
         from colorgan.web.app import create_app
 
         colorizer = Colorizer.from_checkpoint(args.checkpoint, device=args.device)
-        app = create_app(colorizer, int(args.max_upload_mb * 2**20), int(args.max_megapixels * 1e6), name=Path(args.checkpoint).name, max_queue=args.max_queue)
+        app = create_app(
+            colorizer,
+            int(args.max_upload_mb * 2**20),
+            int(args.max_megapixels * 1e6),
+            name=Path(args.checkpoint).name,
+            max_queue=args.max_queue,
+            max_video_bytes=int(args.max_video_mb * 2**20),
+            max_video_seconds=args.max_video_minutes * 60,
+            max_video_queue=args.max_video_queue,
+        )
     print(f"colorgan: open http://{args.host}:{args.port}/ (API docs at /docs)")
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
 

@@ -1,4 +1,5 @@
-"""FastAPI app: `GET /` (the page and its assets), `POST /api/colorize`, `GET /api/health`, `GET /api/model`, OpenAPI at /docs.
+"""FastAPI app: `GET /` (the page and its assets), `POST /api/colorize`, `GET /api/health`, `GET /api/model`, films under
+`/api/videos` (colorgan.web.films), OpenAPI at /docs.
 
 Requests are bounded: uploads by bytes and by the pixels their header declares (413), waiting requests by a
 queue length (503 with Retry-After), and a request whose client has gone away is not computed. The page
@@ -21,6 +22,8 @@ from PIL import Image, UnidentifiedImageError
 from colorgan.errors import UserError
 from colorgan.hints import Hint, hints_from_json
 from colorgan.inference import Colorizer
+from colorgan.web.films import FilmJobs
+from colorgan.web.films import router as films_router
 from colorgan.web.queue import ModelQueue, QueueFull
 
 MAX_RENDER_FACTOR = 100
@@ -59,18 +62,33 @@ class Service:
 router = APIRouter()
 
 
-def create_app(colorizer: Colorizer, max_upload_bytes: int = 25 * 2**20, max_pixels: int = 50_000_000, name: str = "model", max_queue: int = 8) -> FastAPI:
-    """The app around one Colorizer: one photo through the model at a time, at most `max_queue` admitted."""
+def create_app(
+    colorizer: Colorizer,
+    max_upload_bytes: int = 25 * 2**20,
+    max_pixels: int = 50_000_000,
+    name: str = "model",
+    max_queue: int = 8,
+    max_video_bytes: int = 500 * 2**20,
+    max_video_seconds: float = 600,
+    max_video_queue: int = 4,
+) -> FastAPI:
+    """The app around one Colorizer: one photo through the model at a time, at most `max_queue` admitted; films up to
+    `max_video_bytes` and `max_video_seconds` coloured one at a time in the background, at most `max_video_queue` admitted."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict]:
-        yield {"queue": ModelQueue(max_queue)}  # made on the serving loop; every request's state has it
+        films = FilmJobs(colorizer, max_video_bytes, max_video_seconds, max_video_queue)
+        try:
+            yield {"queue": ModelQueue(max_queue), "films": films}  # made on the serving loop; every request's state has them
+        finally:
+            films.close()
 
     app = FastAPI(title="colorgan", description="Colourise black-and-white photographs, optionally with colour hints.", version="2", lifespan=lifespan)
     app.state.service = Service(colorizer, name, max_upload_bytes, max_pixels)
     app.middleware("http")(security_headers)
     app.exception_handler(UserError)(user_error)
     app.include_router(router)
+    app.include_router(films_router)
     return app
 
 

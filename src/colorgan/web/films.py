@@ -1,0 +1,229 @@
+"""Films through the web app: `POST /api/videos` (upload; shots with thumbnails), `POST /api/videos/{id}/start`
+(hints by frame), `GET /api/videos/{id}` (state and progress), `GET /api/videos/{id}/result`.
+
+Uploads are bounded by bytes and by length in seconds (413). Films are coloured by one background worker thread,
+one at a time, with at most `max_queue` admitted (queued or running; 503 with Retry-After beyond). Uploads, thumbnails
+and results live in a temporary folder of the app's, removed at shutdown (a running job is stopped first).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import shutil
+import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+from fastapi import APIRouter, Body, File, HTTPException, Request, UploadFile
+from fastapi.responses import FileResponse
+from PIL import Image
+
+from colorgan.errors import UserError
+from colorgan.hints import Hint, hints_from_json
+from colorgan.video import VIDEO_SUFFIXES, VideoOptions, colorize_video
+from colorgan.video.io import VideoInfo, open_input, probe, read_frames
+from colorgan.video.job import upright_shape
+from colorgan.video.shots import Timeline, scan
+
+CHUNK = 2**20
+log = logging.getLogger(__name__)
+THUMBNAIL_WIDTH = 480
+
+
+class Stopped(Exception):
+    """The app is shutting down: the running job stops at its next frame."""
+
+
+@dataclass
+class Film:
+    """One uploaded film and its colouring job: state is uploaded, queued, running, done or failed (with `error`)."""
+
+    id: str
+    src: Path
+    info: VideoInfo
+    timeline: Timeline
+    state: str = "uploaded"
+    error: str | None = None
+    done: int = 0
+
+    @property
+    def result(self) -> Path:
+        return self.src.with_name(f"coloured{self.src.suffix}")
+
+    def status(self) -> dict:
+        return {"id": self.id, "state": self.state, "error": self.error, "progress": {"done": self.done, "total": len(self.timeline.pts)}}
+
+
+class FilmJobs:
+    """The films uploaded to the app and the one worker thread that colours them, `max_queue` admitted at most."""
+
+    def __init__(self, colorizer, max_bytes: int, max_seconds: float, max_queue: int):
+        self.colorizer, self.max_bytes, self.max_seconds, self.max_queue = colorizer, max_bytes, max_seconds, max_queue
+        self.root = Path(tempfile.mkdtemp(prefix="colorgan-films-"))
+        self.films: dict[str, Film] = {}
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="colorgan-film")
+        self._lock = threading.Lock()
+        self._stopping = False
+
+    def admitted(self) -> int:
+        """Films queued or being coloured now."""
+        return sum(film.state in ("queued", "running") for film in self.films.values())
+
+    def submit(self, film: Film, hints: dict[int, list[Hint]]) -> None:
+        """Queue `film` for colouring; 409 when it is already queued or coloured, 503 when the queue is full."""
+        with self._lock:
+            if film.state in ("queued", "running", "done"):
+                raise HTTPException(409, f"this film is already {film.state}")
+            waiting = self.admitted()
+            if waiting >= self.max_queue:
+                raise HTTPException(503, f"{waiting} films are being coloured or waiting: try again later", headers={"Retry-After": str(30 * waiting)})
+            film.state, film.error, film.done = "queued", None, 0
+        self._worker.submit(self._colour, film, hints)
+
+    def _colour(self, film: Film, hints: dict[int, list[Hint]]) -> None:
+        def report(done: int, total: int) -> None:
+            if self._stopping:
+                raise Stopped
+            film.done = done
+
+        film.state = "running"
+        try:
+            colorize_video(self.colorizer, film.src, film.result, VideoOptions(hints=hints), progress=report)
+            film.state = "done"
+        except Stopped:
+            film.state, film.error = "failed", "the server stopped"
+        except Exception as exc:  # every failure reaches the page as one line; unexpected ones are logged in full
+            if not isinstance(exc, UserError):
+                log.exception("colouring film %s failed", film.id)
+            film.state, film.error = "failed", (str(exc).splitlines() or [type(exc).__name__])[0]
+
+    def close(self) -> None:
+        """Stop the running job at its next frame, drop the queued ones and remove every file."""
+        self._stopping = True
+        self._worker.shutdown(wait=True, cancel_futures=True)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def film_of(request: Request, film_id: str) -> Film:
+    film = request.state.films.films.get(film_id)
+    if film is None:
+        raise HTTPException(404, "no such film (films are kept until the server restarts)")
+    return film
+
+
+async def save_upload(request: Request, file: UploadFile, folder: Path, max_bytes: int) -> Path:
+    """The upload written into `folder` under its own suffix; 400 for a name no video has, 413 past `max_bytes`."""
+    suffix = Path(file.filename or "").suffix.lower()
+    if suffix not in VIDEO_SUFFIXES:
+        raise UserError(f"{file.filename}: send a video ({', '.join(sorted(VIDEO_SUFFIXES))})")
+    too_big = HTTPException(413, f"video larger than the {max_bytes / 2**20:.3g} MiB limit")
+    if int(request.headers.get("content-length") or 0) > max_bytes + 64 * 1024:
+        raise too_big
+    path, size = folder / f"upload{suffix}", 0
+    with open(path, "wb") as out:
+        while chunk := await file.read(CHUNK):
+            size += len(chunk)
+            if size > max_bytes:
+                raise too_big
+            out.write(chunk)
+    return path
+
+
+def check_length(path: Path, timeline: Timeline | None, info: VideoInfo, max_seconds: float) -> None:
+    """413 when the film is longer than `max_seconds`, by its header (before scanning) or by its frames."""
+    if timeline is None:
+        with open_input(path) as container:
+            seconds = container.duration / av.time_base if container.duration else 0.0
+    else:
+        seconds = len(timeline.pts) / info.rate
+    if seconds > max_seconds:
+        raise HTTPException(413, f"video is {seconds / 60:.1f} minutes long, the limit is {max_seconds / 60:.3g}")
+
+
+def write_thumbnails(film: Film) -> None:
+    """A JPEG of each shot's first frame (upright, at most THUMBNAIL_WIDTH wide) beside the upload."""
+    for k, (first, _) in enumerate(film.timeline.shots()):
+        pts = film.timeline.pts[first]
+        frame = next((rgb for _, rgb in read_frames(film.src, pts, pts, film.info.rotation) if rgb is not None), None)
+        image = Image.fromarray(frame) if frame is not None else Image.new("RGB", upright_shape(film.info)[::-1])
+        image.thumbnail((THUMBNAIL_WIDTH, THUMBNAIL_WIDTH * 4))
+        image.save(film.src.with_name(f"shot-{k}.jpg"), quality=88)
+
+
+router = APIRouter(prefix="/api/videos")
+
+
+@router.post("", responses={400: {"description": "not a video"}, 413: {"description": "over the byte or length limit"}})
+async def upload_video(request: Request, file: UploadFile = File(..., description="the film (mp4, mkv, mov, avi, webm)")) -> dict:
+    """Upload a film: its shots are found and a thumbnail made of each shot's first frame."""
+    jobs: FilmJobs = request.state.films
+    film_id = secrets.token_hex(8)
+    folder = jobs.root / film_id
+    folder.mkdir()
+    try:
+        src = await save_upload(request, file, folder, jobs.max_bytes)
+        info = probe(src)
+        check_length(src, None, info, jobs.max_seconds)
+        film = Film(film_id, src, info, scan(src, info, progress=False))
+        check_length(src, film.timeline, info, jobs.max_seconds)
+        write_thumbnails(film)
+    except UserError as exc:  # its line names the upload by the server's path: name it as the client did
+        shutil.rmtree(folder)
+        raise UserError(str(exc).replace(str(folder / "upload"), Path(file.filename or "upload").stem)) from None
+    except BaseException:
+        shutil.rmtree(folder)
+        raise
+    jobs.films[film_id] = film
+    height, width = upright_shape(info)
+    shots = [{"first": first, "end": end, "thumbnail": f"/api/videos/{film_id}/shots/{k}.jpg"} for k, (first, end) in enumerate(film.timeline.shots())]
+    return {"id": film_id, "frames": len(film.timeline.pts), "rate": str(info.rate), "width": width, "height": height, "shots": shots}
+
+
+@router.get("/{film_id}/shots/{k}.jpg", response_class=FileResponse)
+def shot_thumbnail(request: Request, film_id: str, k: int) -> FileResponse:
+    """The JPEG of shot k's first frame."""
+    path = film_of(request, film_id).src.with_name(f"shot-{k}.jpg")
+    if k < 0 or not path.is_file():
+        raise HTTPException(404, "no such shot")
+    return FileResponse(path, media_type="image/jpeg")
+
+
+def parse_frame_hints(hints: dict, film: Film, colorizer) -> dict[int, list[Hint]]:
+    """{"frame": [{x, y, color}]} as {frame: [Hint]}; 400 for a frame outside the film or a malformed hint."""
+    try:
+        parsed = {int(frame): hints_from_json(items) for frame, items in hints.items()}
+    except (ValueError, TypeError, UserError) as exc:
+        raise UserError(f"hints: {exc}") from None
+    outside = [frame for frame in parsed if not 0 <= frame < len(film.timeline.pts)]
+    if outside:
+        raise UserError(f"hints: frame {outside[0]} is not in the film (frames 0 to {len(film.timeline.pts) - 1})")
+    colorizer.check_hints(parsed)
+    return parsed
+
+
+@router.post("/{film_id}/start", responses={400: {"description": "bad hints"}, 409: {"description": "already started"}, 503: {"description": "queue full"}})
+def start_video(request: Request, film_id: str, hints: dict = Body({}, embed=True)) -> dict:
+    """Queue the film for colouring with hints by frame index: {"hints": {"0": [{"x": 120, "y": 80, "color": "#3060C0"}]}}."""
+    film = film_of(request, film_id)
+    jobs: FilmJobs = request.state.films
+    jobs.submit(film, parse_frame_hints(hints, film, jobs.colorizer))
+    return film.status()
+
+
+@router.get("/{film_id}")
+def video_status(request: Request, film_id: str) -> dict:
+    """The job's state (uploaded, queued, running, done, failed with its error) and progress in frames."""
+    return film_of(request, film_id).status()
+
+
+@router.get("/{film_id}/result", response_class=FileResponse)
+def video_result(request: Request, film_id: str) -> FileResponse:
+    """The coloured film, in the upload's container, once done."""
+    film = film_of(request, film_id)
+    if film.state != "done":
+        raise HTTPException(409, f"the film is {film.state}, not done")
+    return FileResponse(film.result, filename=f"coloured{film.src.suffix}")
