@@ -113,7 +113,7 @@ def index() -> FileResponse:
 
 @router.get("/static/{asset}", include_in_schema=False)
 def static(asset: str) -> FileResponse:
-    if asset not in ("app.js", "app.css"):
+    if asset not in ("app.js", "films.js", "app.css"):
         raise HTTPException(404, "no such asset")
     return FileResponse(STATIC / asset, media_type="text/javascript" if asset.endswith(".js") else "text/css")
 
