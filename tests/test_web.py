@@ -19,6 +19,7 @@ import uvicorn
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from clips import decoded_frames, shots_clip
 from colorgan.inference import Colorizer
 from colorgan.web.app import create_app
 from colorgan.web.queue import ModelQueue
@@ -304,6 +305,36 @@ def test_page_in_headless_chromium_places_a_hint_that_colours_its_point(server, 
     assert np.linalg.norm(near_after - blue) < 0.5 * np.linalg.norm(near_before - blue)  # near the click: towards blue
     assert np.linalg.norm(far_after - far_before) < 0.05  # far away (beside the other hint): nearly unchanged
     assert not errors, errors  # no script errors, no CSP violations
+
+
+@pytest.mark.slow
+def test_page_in_headless_chromium_colours_a_film_with_a_hint_on_a_shot(server, tmp_path):
+    """Choose a video, see its two shots, click the second's first frame for a hint, Start, wait: a Download link to the film."""
+    needs_chromium()
+    from playwright.sync_api import sync_playwright
+
+    film = shots_clip(tmp_path / "reel.mp4", shot_frames=(20, 20))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1000, "height": 800})
+        errors = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.goto(server)
+        page.wait_for_selector("#film-hint-help:not([hidden])")
+        page.set_input_files("#film-file", str(film))
+        page.wait_for_selector("#shots figure:nth-child(2) img")  # a click on a frame waits for it to show
+        page.locator("#shots figure").nth(1).locator(".frame").click(position={"x": 100, "y": 50})
+        page.locator("#shots figure").nth(1).locator("input[type=color]").fill("#2040e0")
+        assert page.locator("#shots .marker").count() == 1
+        page.click("#film-start")
+        page.wait_for_selector("#film-download:not([hidden])", timeout=120_000)
+        assert page.get_attribute("#film-progress", "value") == page.get_attribute("#film-progress", "max") == "40"
+        download = page.request.get(server + page.get_attribute("#film-download", "href"))
+        (tmp_path / "coloured.mp4").write_bytes(download.body())
+        page.screenshot(path=str(tmp_path / "film.png"), full_page=True)
+        browser.close()
+    assert len(decoded_frames(tmp_path / "coloured.mp4")) == 40
+    assert not errors, errors
 
 
 def rgb_to_model_hex(colour: str) -> tuple[float, float]:
