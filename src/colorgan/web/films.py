@@ -71,7 +71,7 @@ class FilmJobs:
 
     def admitted(self) -> int:
         """Films queued or being coloured now."""
-        return sum(film.state in ("queued", "running") for film in self.films.values())
+        return sum(film.state in ("queued", "running") for film in list(self.films.values()))  # a copy: uploads add films meanwhile
 
     def submit(self, film: Film, hints: dict[int, list[Hint]]) -> None:
         """Queue `film` for colouring; 409 when it is already queued or coloured, 503 when the queue is full."""
