@@ -27,7 +27,8 @@ SEGMENT_FORMAT = "nut"  # FFmpeg's own container keeps any time base exactly (Ma
 @dataclass(frozen=True)
 class VideoInfo:
     """What a video's first video stream is: stored size, exact average rate, time base, rotation (degrees
-    counter-clockwise that display applies) and how many audio streams it has."""
+    counter-clockwise that display applies), how many audio streams it has, and the length its header declares
+    (seconds; None when it declares none)."""
 
     width: int
     height: int
@@ -35,6 +36,7 @@ class VideoInfo:
     time_base: Fraction
     rotation: int
     audio_streams: int
+    declared_s: float | None = None
 
 
 def open_input(path: str | Path) -> av.container.InputContainer:
@@ -64,7 +66,13 @@ def probe(path: str | Path) -> VideoInfo:
             rotation = frame[1].rotation if frame[1] is not None else 0
             break
         return VideoInfo(
-            stream.width, stream.height, Fraction(rate), Fraction(stream.time_base), int(round(rotation / 90)) * 90 % 360, len(container.streams.audio)
+            stream.width,
+            stream.height,
+            Fraction(rate),
+            Fraction(stream.time_base),
+            int(round(rotation / 90)) * 90 % 360,
+            len(container.streams.audio),
+            container.duration / av.time_base if container.duration else None,
         )
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import av
 from scenedetect import ContentDetector, FrameTimecode
 from tqdm import tqdm
 
@@ -59,6 +58,5 @@ def scan(path: str | Path, info: VideoInfo, threshold: float = 27.0, min_shot_fr
             bar.update()
         if frames:
             cuts += [cut.frame_num for cut in detector.post_process(FrameTimecode(len(frames) - 1, info.rate))]
-        declared = container.duration / av.time_base if container.duration else None
     pts = sorted(frames)
-    return Timeline(pts, [i for i, p in enumerate(pts) if not frames[p]], sorted({c for c in cuts if 0 < c < len(pts)}), declared)
+    return Timeline(pts, [i for i, p in enumerate(pts) if not frames[p]], sorted({c for c in cuts if 0 < c < len(pts)}), info.declared_s)

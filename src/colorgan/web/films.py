@@ -17,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import av
 from fastapi import APIRouter, Body, File, HTTPException, Request, UploadFile
 from fastapi.responses import FileResponse
 from PIL import Image
@@ -25,7 +24,7 @@ from PIL import Image
 from colorgan.errors import UserError
 from colorgan.hints import Hint, hints_from_json
 from colorgan.video import VIDEO_SUFFIXES, VideoOptions, colorize_video
-from colorgan.video.io import VideoInfo, open_input, probe, read_frames
+from colorgan.video.io import VideoInfo, probe, read_frames
 from colorgan.video.job import upright_shape
 from colorgan.video.shots import Timeline, scan
 
@@ -133,13 +132,8 @@ async def save_upload(request: Request, file: UploadFile, folder: Path, max_byte
     return path
 
 
-def check_length(path: Path, timeline: Timeline | None, info: VideoInfo, max_seconds: float) -> None:
-    """413 when the film is longer than `max_seconds`, by its header (before scanning) or by its frames."""
-    if timeline is None:
-        with open_input(path) as container:
-            seconds = container.duration / av.time_base if container.duration else 0.0
-    else:
-        seconds = len(timeline.pts) / info.rate
+def check_length(seconds: float, max_seconds: float) -> None:
+    """413 when the film is longer than `max_seconds`: by its header before scanning, by its frames after."""
     if seconds > max_seconds:
         raise HTTPException(413, f"video is {seconds / 60:.1f} minutes long, the limit is {max_seconds / 60:.3g}")
 
@@ -167,9 +161,9 @@ async def upload_video(request: Request, file: UploadFile = File(..., descriptio
     try:
         src = await save_upload(request, file, folder, jobs.max_bytes)
         info = probe(src)
-        check_length(src, None, info, jobs.max_seconds)
+        check_length(info.declared_s or 0.0, jobs.max_seconds)
         film = Film(film_id, src, info, scan(src, info, progress=False))
-        check_length(src, film.timeline, info, jobs.max_seconds)
+        check_length(len(film.timeline.pts) / info.rate, jobs.max_seconds)
         write_thumbnails(film)
     except UserError as exc:  # its line names the upload by the server's path: name it as the client did
         shutil.rmtree(folder)
