@@ -262,22 +262,32 @@ def click_photo(page, x: int, y: int, width: int, height: int) -> None:
     page.mouse.click(box["x"] + (x + 0.5) / width * box["width"], box["y"] + (y + 0.5) / height * box["height"])
 
 
-@pytest.mark.slow
-def test_page_in_headless_chromium_places_a_hint_that_colours_its_point(server, tmp_path):
-    """A click with a chosen colour turns the result at that point towards the colour; far away, it barely changes."""
+@contextlib.contextmanager
+def browser_page(url: str):
+    """A page of headless Chromium at `url`, with the list its console errors (script errors, CSP violations) go to."""
     needs_chromium()
     from playwright.sync_api import sync_playwright
 
-    photo = tmp_path / "grandparents.png"
-    width, height = 160, 100
-    Image.fromarray(np.full((height, width), 128, dtype=np.uint8)).save(photo)
     flags = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=flags)
         page = browser.new_page(viewport={"width": 1000, "height": 800})
-        errors = []
+        errors: list[str] = []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.goto(server)
+        page.goto(url)
+        try:
+            yield page, errors
+        finally:
+            browser.close()
+
+
+@pytest.mark.slow
+def test_page_in_headless_chromium_places_a_hint_that_colours_its_point(server, tmp_path):
+    """A click with a chosen colour turns the result at that point towards the colour; far away, it barely changes."""
+    photo = tmp_path / "grandparents.png"
+    width, height = 160, 100
+    Image.fromarray(np.full((height, width), 128, dtype=np.uint8)).save(photo)
+    with browser_page(server) as (page, errors):
         page.wait_for_selector("#hint-help:not([hidden])")
         page.set_input_files("#files", str(photo))
         page.wait_for_selector(".result[data-state=done] img.colour", timeout=60_000)
@@ -300,7 +310,6 @@ def test_page_in_headless_chromium_places_a_hint_that_colours_its_point(server, 
         far_after, near_after = shown_ab(page, [far, near])
         assert page.locator(".result img.colour").screenshot() and page.locator(".result .marker").count() == 2
         page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
-        browser.close()
     blue = np.array(rgb_to_model_hex("#2040e0"))
     assert np.linalg.norm(near_after - blue) < 0.5 * np.linalg.norm(near_before - blue)  # near the click: towards blue
     assert np.linalg.norm(far_after - far_before) < 0.05  # far away (beside the other hint): nearly unchanged
@@ -310,16 +319,8 @@ def test_page_in_headless_chromium_places_a_hint_that_colours_its_point(server, 
 @pytest.mark.slow
 def test_page_in_headless_chromium_colours_a_film_with_a_hint_on_a_shot(server, tmp_path):
     """Choose a video, see its two shots, click the second's first frame for a hint, Start, wait: a Download link to the film."""
-    needs_chromium()
-    from playwright.sync_api import sync_playwright
-
     film = shots_clip(tmp_path / "reel.mp4", shot_frames=(20, 20))
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
-        page = browser.new_page(viewport={"width": 1000, "height": 800})
-        errors = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.goto(server)
+    with browser_page(server) as (page, errors):
         page.wait_for_selector("#film-hint-help:not([hidden])")
         page.set_input_files("#film-file", str(film))
         page.wait_for_selector("#shots figure:nth-child(2) img")  # a click on a frame waits for it to show
@@ -332,7 +333,6 @@ def test_page_in_headless_chromium_colours_a_film_with_a_hint_on_a_shot(server, 
         download = page.request.get(server + page.get_attribute("#film-download", "href"))
         (tmp_path / "coloured.mp4").write_bytes(download.body())
         page.screenshot(path=str(tmp_path / "film.png"), full_page=True)
-        browser.close()
     assert len(decoded_frames(tmp_path / "coloured.mp4")) == 40
     assert not errors, errors
 
