@@ -68,7 +68,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--temporal", choices=TEMPORAL_MODES, default="flow", help="videos: hold colours still along optical flow (flow) or colour each frame alone (none)"
     )
     p.add_argument("--keep-colour", action="store_true", help="videos: frames already in colour pass through unchanged")
-    p.add_argument("--crf", type=int, default=18, help="videos: H.264 quality (constant rate factor; lower = better, larger)")
+    p.add_argument("--crf", type=int, default=18, help="videos: H.264 quality (constant rate factor; lower = better, larger; 0 = lossless RGB)")
     p.add_argument("--preset", default="medium", help="videos: x264 speed preset (ultrafast ... veryslow)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     return p.parse_args(argv)

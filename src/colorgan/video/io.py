@@ -118,9 +118,26 @@ def read_frames(path: str | Path, first_pts: int, last_pts: int, rotation: int) 
             yield pts, None if frame is None else upright_rgb(frame, rotation)
 
 
-def encoder_for(suffix: str) -> str:
-    """The video codec written for an output container: H.264, except VP9 for WebM (which holds nothing else)."""
-    return "libvpx-vp9" if suffix.lower() == ".webm" else "libx264"
+@dataclass(frozen=True)
+class Encoding:
+    """How coloured frames are encoded: codec, pixel format and codec options."""
+
+    codec: str
+    pix_fmt: str
+    options: dict[str, str]
+
+
+def encoding_for(suffix: str, crf: int, preset: str, width: int, height: int) -> Encoding:
+    """H.264 (VP9 for WebM, which holds nothing else) at quality `crf`, without B-frames. CRF 0 is lossless: the
+    frames are stored as RGB (H.264's High 4:4:4 profile, VP9's profile 1), exactly as coloured, since 4:2:0 chroma
+    would blur the colours however fine the quantiser (players not built on FFmpeg or libvpx may not play it)."""
+    if suffix.lower() == ".webm":
+        options = {"crf": str(crf), "b": "0", "bf": "0", "row-mt": "1"} | ({"lossless": "1"} if crf == 0 else {})
+        return Encoding("libvpx-vp9", "gbrp" if crf == 0 else "yuv420p", options)
+    options = {"crf": str(crf), "bf": "0", "preset": preset}
+    if crf == 0:
+        return Encoding("libx264rgb", "rgb24", options)
+    return Encoding("libx264", "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p", options)  # 4:2:0 needs even sides
 
 
 class SegmentWriter:
@@ -130,18 +147,11 @@ class SegmentWriter:
     stream copy; each segment starts with a key frame.
     """
 
-    def __init__(self, path: Path, info: VideoInfo, codec: str, crf: int, preset: str):
+    def __init__(self, path: Path, info: VideoInfo, encoding: Encoding):
         self.info = info
         self.container = av.open(str(path), "w", format=SEGMENT_FORMAT)
-        even = info.width % 2 == 0 and info.height % 2 == 0
-        options = {"crf": str(crf), "bf": "0"}
-        if codec == "libx264":
-            options["preset"] = preset
-        else:
-            options |= {"b": "0", "row-mt": "1"}
-        self.stream = self.container.add_stream(codec, rate=info.rate, options=options)
-        self.stream.width, self.stream.height = info.width, info.height
-        self.stream.pix_fmt = "yuv420p" if even or codec != "libx264" else "yuv444p"  # 4:2:0 needs even sides
+        self.stream = self.container.add_stream(encoding.codec, rate=info.rate, options=encoding.options)
+        self.stream.width, self.stream.height, self.stream.pix_fmt = info.width, info.height, encoding.pix_fmt
         self.stream.time_base = info.time_base
         self.stream.codec_context.time_base = info.time_base
 

@@ -32,11 +32,11 @@ from colorgan.errors import UserError
 from colorgan.hints import Hint
 from colorgan.io import atomic_path, write_json_atomic
 from colorgan.video import temporal, track
-from colorgan.video.io import SegmentWriter, VideoInfo, assemble, encoder_for, probe, read_frames
+from colorgan.video.io import SegmentWriter, VideoInfo, assemble, encoding_for, probe, read_frames
 from colorgan.video.mixed import is_colour_frame
 from colorgan.video.shots import Timeline, scan
 
-JOB_VERSION = 1
+JOB_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -58,22 +58,23 @@ class VideoOptions:
 @dataclass
 class Carry:
     """What a shot carries from one frame to the next: the previous lightness (render size, uint8), its
-    stabilised ab (h, w, 2) and the hints that follow the flow."""
+    stabilised ab (h, w, 2), how many frames each pixel's average spans (h, w) and the hints that follow the flow."""
 
     light: np.ndarray
     ab: np.ndarray
+    count: np.ndarray
     hints: list[Hint]
 
     def save(self, path: Path) -> None:
         rows = np.array([[h.x, h.y, *h.color, h.size or 0.0] for h in self.hints], dtype=np.float64).reshape(-1, 5)
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
-            np.savez(f, light=self.light, ab=self.ab, hints=rows)
+            np.savez(f, light=self.light, ab=self.ab, count=self.count, hints=rows)
 
     @classmethod
     def load(cls, path: Path) -> Carry:
         with np.load(path) as data:
             hints = [Hint(x, y, (a, b), size or None) for x, y, a, b, size in data["hints"].tolist()]
-            return cls(data["light"], data["ab"], hints)
+            return cls(data["light"], data["ab"], data["count"], hints)
 
 
 def job_folder(dst: Path) -> Path:
@@ -228,17 +229,19 @@ class SegmentColourer:
             frame_hints.append(hints)
             light = next_light
         predicted = self.colorizer.predict_ab(list(L.split(1)), self.options.render_factor, self.options.batch_size, frame_hints, at_render_size=True)
-        ab = self.carry.ab if self.carry is not None else None
+        ab, count = (self.carry.ab, self.carry.count) if self.carry is not None else (None, None)
         stabilised = []
         for j, move in enumerate(moves):
-            if colour[j]:
+            if colour[j]:  # a frame's own colours: as settled as an average can be
                 ab = self._small(uint8_to_model(rgb[j : j + 1])[1])[0].permute(1, 2, 0).numpy()
+                count = np.full(ab.shape[:2], 1 / (1 - self.options.memory), np.float32)
             elif self.options.temporal == "flow" and move is not None:
-                ab = temporal.stabilise(ab, move, predicted[j][0].permute(1, 2, 0).numpy(), self.options.memory)
+                ab, count = temporal.stabilise(ab, count, move, predicted[j][0].permute(1, 2, 0).numpy(), self.options.memory)
             else:
                 ab = predicted[j][0].permute(1, 2, 0).numpy()
+                count = np.ones(ab.shape[:2], np.float32)
             stabilised.append(ab)
-        self.carry, self.placed = Carry(light, ab, hints), frame_hints
+        self.carry, self.placed = Carry(light, ab, count, hints), frame_hints
         full_ab = F.interpolate(torch.from_numpy(np.stack(stabilised)).permute(0, 3, 1, 2), size=L.shape[-2:], mode="bilinear", align_corners=False)
         coloured = to_uint8(model_to_rgb_in_gamut(L, full_ab)).permute(0, 2, 3, 1).numpy()
         return [frame if colour[j] else coloured[j] for j, (_, frame) in enumerate(items)]
@@ -303,7 +306,7 @@ def colour_segments(
     segments = plan_segments(timeline, options.segment_frames)
     paths = [folder / f"seg-{k:05d}.nut" for k in range(len(segments))]
     done = sum(end - first for (first, end, _), path in zip(segments, paths) if path.is_file())
-    codec = encoder_for(dst.suffix)
+    encoding = encoding_for(dst.suffix, options.crf, options.preset, info.width, info.height)
     report = progress if callable(progress) else None
     with tqdm(total=len(timeline.pts), initial=done, unit="frame", desc=f"colour {src.name}", disable=progress is not True) as tqdm_bar:
         bar = FrameProgress(tqdm_bar, done, len(timeline.pts), report)
@@ -313,7 +316,7 @@ def colour_segments(
             saved = paths[k - 1].with_suffix(".carry.npz")
             carry = Carry.load(saved) if continues and saved.is_file() else None  # none saved: the shot had no good frame yet
             with atomic_path(path) as tmp:
-                writer = SegmentWriter(tmp, info, codec, options.crf, options.preset)
+                writer = SegmentWriter(tmp, info, encoding)
                 carry = colour_segment(colorizer, src, info, timeline, first, end, carry, options, writer, bar)
                 writer.close()
                 if k + 1 < len(segments) and segments[k + 1][2] and carry is not None:

@@ -4,9 +4,11 @@ Flow is OpenCV's DIS (Kroeger et al. 2016: no learned weights) on the lightness 
 model's render size, both ways. A pixel is trusted where the two flows agree (the forward-backward test of Lai
 et al. 2018: |F + F^|^2 <= 0.01 (|F|^2 + |F^|^2) + 0.5) and the previous frame's lightness, carried along the
 flow, matches its own (within `max_dl` levels of L). Where trusted, the frame's ab is a running average along
-the motion: `memory` x the previous stabilised ab carried along the flow + (1 - memory) x the model's own
-prediction; elsewhere (occlusions, new content, anything the flow cannot explain) the model's prediction
-stands. A running average with memory m leaves sqrt((1 - m) / (1 + m)) of frame-to-frame noise: 0.23 at 0.9.
+the motion of the model's predictions: the mean of the n frames the pixel has been followed through while n is
+below 1 / (1 - `memory`), then an exponential average with that memory; elsewhere (occlusions, new content,
+anything the flow cannot explain) the model's prediction stands and n starts again at 1. Once settled it leaves
+sqrt((1 - m) / (1 + m)) of frame-to-frame noise (0.23 at m = 0.9); the mean before that settles a shot's first
+frames in 1 / (1 - m) frames instead of the exponential average's slow start from one frame's prediction.
 """
 
 from __future__ import annotations
@@ -58,8 +60,12 @@ def motion(solver: cv2.DISOpticalFlow, previous: np.ndarray, current: np.ndarray
     return Motion(backward, forward, consistent & inside & same_light)
 
 
-def stabilise(previous_ab: np.ndarray, move: Motion, predicted_ab: np.ndarray, memory: float) -> np.ndarray:
-    """This frame's ab (h, w, 2): a running average along the motion where it is trusted, the model's prediction elsewhere."""
-    carried = warp(previous_ab, move.backward)
-    blended = memory * carried + (1 - memory) * predicted_ab
-    return np.where(move.trusted[..., None], blended, predicted_ab).astype(np.float32)
+def stabilise(
+    previous_ab: np.ndarray, previous_count: np.ndarray, move: Motion, predicted_ab: np.ndarray, memory: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """This frame's ab (h, w, 2) and how many frames each pixel's average spans (h, w): the running average along the
+    motion where it is trusted (the previous frame's average and count carried along the flow), the model's prediction
+    (count 1) elsewhere."""
+    count = np.where(move.trusted, np.minimum(warp(previous_count, move.backward) + 1, 1 / (1 - memory)), 1).astype(np.float32)
+    weight = (1 / count)[..., None]
+    return ((1 - weight) * warp(previous_ab, move.backward) + weight * predicted_ab).astype(np.float32), count
