@@ -60,9 +60,7 @@ def motion(solver: cv2.DISOpticalFlow, previous: np.ndarray, current: np.ndarray
     return Motion(backward, forward, consistent & inside & same_light)
 
 
-def stabilise(
-    previous_ab: np.ndarray, previous_count: np.ndarray, move: Motion, predicted_ab: np.ndarray, memory: float
-) -> tuple[np.ndarray, np.ndarray]:
+def stabilise(previous_ab: np.ndarray, previous_count: np.ndarray, move: Motion, predicted_ab: np.ndarray, memory: float) -> tuple[np.ndarray, np.ndarray]:
     """This frame's ab (h, w, 2) and how many frames each pixel's average spans (h, w): the running average along the
     motion where it is trusted (the previous frame's average and count carried along the flow), the model's prediction
     (count 1) elsewhere."""
