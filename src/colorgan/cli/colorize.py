@@ -18,6 +18,8 @@ from colorgan.images import open_image
 from colorgan.inference import Colorizer
 from colorgan.io import atomic_path
 from colorgan.video import VIDEO_SUFFIXES
+from colorgan.video.io import X264_PRESETS
+from colorgan.video.job import VideoOptions
 from colorgan.video.temporal import TEMPORAL_MODES
 from colorgan.video.track import hints_by_frame
 
@@ -68,8 +70,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--temporal", choices=TEMPORAL_MODES, default="flow", help="videos: hold colours still along optical flow (flow) or colour each frame alone (none)"
     )
     p.add_argument("--keep-colour", action="store_true", help="videos: frames already in colour pass through unchanged")
-    p.add_argument("--crf", type=int, default=18, help="videos: H.264 quality (constant rate factor; lower = better, larger; 0 = lossless RGB)")
-    p.add_argument("--preset", default="medium", help="videos: x264 speed preset (ultrafast ... veryslow)")
+    p.add_argument("--crf", type=int, default=VideoOptions.crf, help="videos: H.264 quality (constant rate factor; lower = better, larger; 0 = lossless RGB)")
+    p.add_argument("--preset", choices=X264_PRESETS, default=VideoOptions.preset, help="videos: x264 speed preset (slower: smaller files)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     return p.parse_args(argv)
 

@@ -21,6 +21,7 @@ import numpy as np
 from colorgan.errors import UserError
 
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mkv", ".mov", ".avi", ".webm"}
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 SEGMENT_FORMAT = "nut"  # FFmpeg's own container keeps any time base exactly (Matroska would round to 1 ms)
 
 

@@ -32,7 +32,7 @@ from colorgan.errors import UserError
 from colorgan.hints import Hint
 from colorgan.io import atomic_path, write_json_atomic
 from colorgan.video import temporal, track
-from colorgan.video.io import SegmentWriter, VideoInfo, assemble, encoding_for, probe, read_frames
+from colorgan.video.io import X264_PRESETS, SegmentWriter, VideoInfo, assemble, encoding_for, probe, read_frames
 from colorgan.video.mixed import is_colour_frame
 from colorgan.video.shots import Timeline, scan
 
@@ -42,7 +42,9 @@ JOB_VERSION = 2
 @dataclass(frozen=True)
 class VideoOptions:
     """How a video is coloured: the model's render factor, temporal stabilisation ('flow' or 'none') and its
-    memory, hints by frame index, frames in colour kept, H.264 quality (CRF) and preset, batch and segment size."""
+    memory, hints by frame index, frames in colour kept, H.264 quality (CRF) and preset, batch and segment size.
+    The preset is x264's `faster`: half `medium`'s encoding time at CRF 18 for 0.2 dB of PSNR on grainy 640x480 film
+    (experiments/benchmarks/README.md)."""
 
     render_factor: int | None = None
     temporal: str = "flow"
@@ -50,7 +52,7 @@ class VideoOptions:
     hints: dict[int, list[Hint]] = field(default_factory=dict)
     keep_colour: bool = False
     crf: int = 18
-    preset: str = "medium"
+    preset: str = "faster"
     batch_size: int = 8
     segment_frames: int = 300
 
@@ -334,6 +336,8 @@ def colorize_video(
     _check_paths(src, dst)
     if options.temporal not in temporal.TEMPORAL_MODES:
         raise UserError(f"--temporal {options.temporal!r}: choose one of {', '.join(temporal.TEMPORAL_MODES)}")
+    if options.preset not in X264_PRESETS:
+        raise UserError(f"--preset {options.preset!r}: choose one of {', '.join(X264_PRESETS)}")
     colorizer.check_hints(options.hints)
     info = probe(src)
     options = VideoOptions(**{**asdict(options), "hints": with_ab_hints(options.hints)})
