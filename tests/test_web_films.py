@@ -45,9 +45,14 @@ def wait_until_finished(client, film_id, seconds=120):
     return status
 
 
-def test_a_film_is_uploaded_coloured_with_a_hint_and_downloaded(tiny_hint_checkpoint, clip, open_client, tmp_path):
+def test_a_film_is_uploaded_coloured_with_a_hint_and_downloaded(tiny_hint_checkpoint, clip, open_client, tmp_path, monkeypatch):
     client = open_client(create_app(Colorizer.from_checkpoint(tiny_hint_checkpoint, device="cpu")))
     film = upload(client, clip).json()
+
+    def scan_again(*args, **kwargs):
+        raise RuntimeError("the job scanned the film again: the upload had")
+
+    monkeypatch.setattr("colorgan.video.job.scan", scan_again)
     assert (film["frames"], film["width"], film["height"], film["rate"]) == (40, 64, 48, "30000/1001")
     assert [(shot["first"], shot["end"]) for shot in film["shots"]] == [(0, 20), (20, 40)]
     for shot in film["shots"]:
@@ -67,9 +72,9 @@ def test_a_film_is_uploaded_coloured_with_a_hint_and_downloaded(tiny_hint_checkp
 
 
 def test_uploads_past_the_limits_get_413_and_non_videos_400(colorizer, clip, open_client):
-    small = open_client(create_app(colorizer, max_video_bytes=clip.stat().st_size - 1))
+    small = open_client(create_app(colorizer, film_limits=films.FilmLimits(max_bytes=clip.stat().st_size - 1)))
     assert upload(small, clip).status_code == 413
-    short = open_client(create_app(colorizer, max_video_seconds=0.5))
+    short = open_client(create_app(colorizer, film_limits=films.FilmLimits(max_seconds=0.5)))
     too_long = upload(short, clip)
     assert too_long.status_code == 413 and "minutes long" in too_long.json()["detail"]
     client = open_client(create_app(colorizer))
@@ -92,7 +97,7 @@ def test_hints_for_a_model_without_them_get_the_colorizers_one_line(colorizer, c
 def test_films_beyond_the_queue_get_503_with_retry_after(colorizer, clip, open_client, monkeypatch):
     release = threading.Event()
     monkeypatch.setattr(films, "colorize_video", lambda *args, **kwargs: release.wait(30))
-    client = open_client(create_app(colorizer, max_video_queue=1))
+    client = open_client(create_app(colorizer, film_limits=films.FilmLimits(max_queue=1)))
     first, second = upload(client, clip).json(), upload(client, clip).json()
     assert client.post(f"/api/videos/{first['id']}/start", json={}).status_code == 200
     assert client.post(f"/api/videos/{first['id']}/start", json={}).status_code == 409
@@ -101,3 +106,54 @@ def test_films_beyond_the_queue_get_503_with_retry_after(colorizer, clip, open_c
     release.set()
     assert wait_until_finished(client, first["id"])["state"] == "done"
     assert client.post(f"/api/videos/{second['id']}/start", json={}).status_code == 200
+
+
+def test_the_oldest_finished_film_makes_room_for_an_upload_and_busy_ones_do_not(colorizer, clip, open_client, monkeypatch):
+    release = threading.Event()
+    monkeypatch.setattr(films, "colorize_video", lambda *args, **kwargs: release.wait(30))
+    app = create_app(colorizer, film_limits=films.FilmLimits(max_kept=2))
+    client = open_client(app)
+    first, second = upload(client, clip).json(), upload(client, clip).json()
+    third = upload(client, clip).json()
+    assert client.get(f"/api/videos/{first['id']}").status_code == 404
+    assert sorted(path.name for path in client.app_state["films"].root.iterdir()) == sorted([second["id"], third["id"]])
+    for film in (second, third):
+        assert client.post(f"/api/videos/{film['id']}/start", json={}).status_code == 200
+    refused = upload(client, clip)
+    assert refused.status_code == 503 and int(refused.headers["retry-after"]) > 0
+    release.set()
+    assert wait_until_finished(client, third["id"])["state"] == "done"
+    assert upload(client, clip).status_code == 200
+    assert client.get(f"/api/videos/{second['id']}").status_code == 404  # the oldest finished one went
+
+
+def test_films_and_photos_take_turns_on_the_model(colorizer, clip, open_client):
+    inside, most, calls, counting = [0], [0], [], threading.Lock()
+    forward = colorizer.model.forward
+
+    def one_at_a_time(*args, **kwargs):
+        with counting:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        calls.append(threading.current_thread().name)
+        time.sleep(0.05)  # long enough for another thread to come in, were it let
+        try:
+            return forward(*args, **kwargs)
+        finally:
+            with counting:
+                inside[0] -= 1
+
+    colorizer.model.forward = one_at_a_time
+    try:
+        client = open_client(create_app(colorizer))
+        film = upload(client, clip).json()
+        assert client.post(f"/api/videos/{film['id']}/start", json={}).status_code == 200
+        photo = io.BytesIO()
+        Image.new("L", (40, 30), 128).save(photo, format="PNG")
+        while client.get(f"/api/videos/{film['id']}").json()["state"] in ("queued", "running"):
+            assert client.post("/api/colorize", files={"file": ("p.png", photo.getvalue(), "image/png")}).status_code == 200
+        assert client.get(f"/api/videos/{film['id']}").json()["state"] == "done"
+    finally:
+        del colorizer.model.forward
+    assert any(name.startswith("colorgan-film") for name in calls) and any(not name.startswith("colorgan-film") for name in calls)
+    assert most[0] == 1

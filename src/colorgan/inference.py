@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 
@@ -63,6 +64,7 @@ class Colorizer:
         self.contract = model.contract
         self.size_multiple = self.contract.size_multiple
         self.default_render_factor = default_render_factor or max(1, round(self.contract.image_size / 16))
+        self._model_lock = threading.Lock()  # one batch through the network at a time, from any thread (a server's photos and films)
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str = "auto", default_render_factor: int | None = None) -> Colorizer:
@@ -131,7 +133,8 @@ class Colorizer:
                 chunk = indices[start : start + batch_size]
                 L = torch.cat([inputs[i][0] for i in chunk]).to(self.device)
                 hint_map = torch.cat([inputs[i][1] for i in chunk]).to(self.device) if self.contract.hints else None
-                ab = suppress_fixed_pattern(self.model(L, hint_map).float())
+                with self._model_lock:
+                    ab = suppress_fixed_pattern(self.model(L, hint_map).float())
                 ab = fit_to_gamut(L, ab).float().cpu()  # most chroma fitting done here, at the small size
                 for row, i in enumerate(chunk):
                     h, w = inputs[i][2]

@@ -23,12 +23,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--max-video-mb", type=float, default=500, help="films larger than this get 413")
     p.add_argument("--max-video-minutes", type=float, default=10, help="films longer than this get 413")
     p.add_argument("--max-video-queue", type=int, default=4, help="films being coloured or waiting beyond this get 503 (Retry-After)")
+    p.add_argument("--max-videos-kept", type=int, default=20, help="films kept for download; a new upload removes the oldest finished one")
     args = p.parse_args(argv)
     with report_user_errors(PROG):
         import uvicorn
 
         from colorgan.inference import Colorizer
         from colorgan.web.app import create_app
+        from colorgan.web.films import FilmLimits
 
         colorizer = Colorizer.from_checkpoint(args.checkpoint, device=args.device)
         app = create_app(
@@ -37,9 +39,7 @@ def main(argv: list[str] | None = None) -> None:
             int(args.max_megapixels * 1e6),
             name=Path(args.checkpoint).name,
             max_queue=args.max_queue,
-            max_video_bytes=int(args.max_video_mb * 2**20),
-            max_video_seconds=args.max_video_minutes * 60,
-            max_video_queue=args.max_video_queue,
+            film_limits=FilmLimits(int(args.max_video_mb * 2**20), args.max_video_minutes * 60, args.max_video_queue, args.max_videos_kept),
         )
     print(f"colorgan: open http://{args.host}:{args.port}/ (API docs at /docs)")
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")

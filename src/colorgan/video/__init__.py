@@ -6,7 +6,7 @@
 - track: hints that follow the flow;
 - mixed: frames already in colour;
 - job: the resumable job that ties them together;
-- data, metrics, evaluate: colour videos as evaluation data, the temporal measures (CDC, E_warp(DIS)) and scoring.
+- data, metrics: colour videos as evaluation data and the temporal measures (CDC, E_warp(DIS)); colorgan.evaluate scores them.
 """
 
 from colorgan.video.io import VIDEO_SUFFIXES

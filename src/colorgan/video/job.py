@@ -142,11 +142,11 @@ def _open_job(folder: Path, identity: dict) -> bool:
     return False
 
 
-def _timeline(folder: Path, src: Path, info: VideoInfo, progress: bool) -> Timeline:
+def _timeline(folder: Path, src: Path, info: VideoInfo, progress: bool, known: Timeline | None) -> Timeline:
     path = folder / "timeline.json"
     if path.is_file():
         return Timeline(**json.loads(path.read_text()))
-    timeline = scan(src, info, progress=progress)
+    timeline = known or scan(src, info, progress=progress)
     if not timeline.pts or len(timeline.damaged) == len(timeline.pts):
         raise UserError(f"{src}: no frame of its video could be decoded (damaged or cut off?)")
     write_json_atomic(path, timeline.to_json())
@@ -327,11 +327,17 @@ def colour_segments(
 
 
 def colorize_video(
-    colorizer, src: str | Path, dst: str | Path, options: VideoOptions = VideoOptions(), progress: bool | Callable[[int, int], None] = True
+    colorizer,
+    src: str | Path,
+    dst: str | Path,
+    options: VideoOptions = VideoOptions(),
+    progress: bool | Callable[[int, int], None] = True,
+    timeline: Timeline | None = None,
 ) -> dict:
     """Colour the video `src` into `dst` (container from its name) as a resumable job; returns a summary
     (frames, shots, damaged frame indices, whether it resumed). Writes the shots as JSON beside `dst`. `progress`:
-    tqdm bars (True), none (False), or a callable told (frames coloured, total) after each frame."""
+    tqdm bars (True), none (False), or a callable told (frames coloured, total) after each frame. `timeline`: the
+    video's, when a `scan` of it was already made (it is not scanned again)."""
     src, dst = Path(src), Path(dst)
     _check_paths(src, dst)
     if options.temporal not in temporal.TEMPORAL_MODES:
@@ -343,7 +349,7 @@ def colorize_video(
     options = VideoOptions(**{**asdict(options), "hints": with_ab_hints(options.hints)})
     folder = job_folder(dst)
     resumed = _open_job(folder, job_identity(src, colorizer, options))
-    timeline = _timeline(folder, src, info, progress is True)
+    timeline = _timeline(folder, src, info, progress is True, timeline)
     paths = colour_segments(colorizer, src, dst, folder, info, timeline, options, progress)
     assembled = folder / f"output{dst.suffix}"  # the output's own suffix: FFmpeg picks the container from it
     assemble(src, paths, assembled, info)

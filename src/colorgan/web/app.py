@@ -22,7 +22,7 @@ from PIL import Image, UnidentifiedImageError
 from colorgan.errors import UserError
 from colorgan.hints import Hint, hints_from_json
 from colorgan.inference import Colorizer
-from colorgan.web.films import FilmJobs
+from colorgan.web.films import FilmJobs, FilmLimits
 from colorgan.web.films import router as films_router
 from colorgan.web.queue import ModelQueue, QueueFull
 
@@ -68,16 +68,14 @@ def create_app(
     max_pixels: int = 50_000_000,
     name: str = "model",
     max_queue: int = 8,
-    max_video_bytes: int = 500 * 2**20,
-    max_video_seconds: float = 600,
-    max_video_queue: int = 4,
+    film_limits: FilmLimits = FilmLimits(),
 ) -> FastAPI:
-    """The app around one Colorizer: one photo through the model at a time, at most `max_queue` admitted; films up to
-    `max_video_bytes` and `max_video_seconds` coloured one at a time in the background, at most `max_video_queue` admitted."""
+    """The app around one Colorizer: one photo through the model at a time, at most `max_queue` admitted; films within
+    `film_limits` coloured one at a time in the background."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict]:
-        films = FilmJobs(colorizer, max_video_bytes, max_video_seconds, max_video_queue)
+        films = FilmJobs(colorizer, film_limits)
         try:
             yield {"queue": ModelQueue(max_queue), "films": films}  # made on the serving loop; every request's state has them
         finally:

@@ -2,8 +2,10 @@
 (hints by frame), `GET /api/videos/{id}` (state and progress), `GET /api/videos/{id}/result`.
 
 Uploads are bounded by bytes and by length in seconds (413). Films are coloured by one background worker thread,
-one at a time, with at most `max_queue` admitted (queued or running; 503 with Retry-After beyond). Uploads, thumbnails
-and results live in a temporary folder of the app's, removed at shutdown (a running job is stopped first).
+one at a time, with at most `max_queue` admitted (queued or running; 503 with Retry-After beyond). At most `max_kept`
+films are kept: an upload beyond that removes the oldest film not waiting or being coloured (503 when every one is).
+Uploads, thumbnails and results live in a temporary folder of the app's, removed at shutdown (a running job is
+stopped first). A job colours with the shots its upload found (no second scan).
 """
 
 from __future__ import annotations
@@ -37,6 +39,16 @@ class Stopped(Exception):
     """The app is shutting down: the running job stops at its next frame."""
 
 
+@dataclass(frozen=True)
+class FilmLimits:
+    """Bounds on the films an app takes: bytes and seconds per upload, films admitted to colouring, films kept."""
+
+    max_bytes: int = 500 * 2**20
+    max_seconds: float = 600
+    max_queue: int = 4
+    max_kept: int = 20
+
+
 @dataclass
 class Film:
     """One uploaded film and its colouring job: state is uploaded, queued, running, done or failed (with `error`)."""
@@ -58,10 +70,10 @@ class Film:
 
 
 class FilmJobs:
-    """The films uploaded to the app and the one worker thread that colours them, `max_queue` admitted at most."""
+    """The films uploaded to the app (in upload order) and the one worker thread that colours them."""
 
-    def __init__(self, colorizer, max_bytes: int, max_seconds: float, max_queue: int):
-        self.colorizer, self.max_bytes, self.max_seconds, self.max_queue = colorizer, max_bytes, max_seconds, max_queue
+    def __init__(self, colorizer, limits: FilmLimits):
+        self.colorizer, self.limits = colorizer, limits
         self.root = Path(tempfile.mkdtemp(prefix="colorgan-films-"))
         self.films: dict[str, Film] = {}
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="colorgan-film")
@@ -78,10 +90,20 @@ class FilmJobs:
             if film.state in ("queued", "running", "done"):
                 raise HTTPException(409, f"this film is already {film.state}")
             waiting = self.admitted()
-            if waiting >= self.max_queue:
+            if waiting >= self.limits.max_queue:
                 raise HTTPException(503, f"{waiting} films are being coloured or waiting: try again later", headers={"Retry-After": str(30 * waiting)})
             film.state, film.error, film.done = "queued", None, 0
         self._worker.submit(self._colour, film, hints)
+
+    def make_room(self) -> None:
+        """Remove the oldest films not waiting or being coloured until one more fits; 503 when none can go."""
+        with self._lock:
+            while len(self.films) >= self.limits.max_kept:
+                idle = next((film for film in self.films.values() if film.state not in ("queued", "running")), None)
+                if idle is None:
+                    raise HTTPException(503, f"{len(self.films)} films are waiting or being coloured: try again later", headers={"Retry-After": "60"})
+                del self.films[idle.id]
+                shutil.rmtree(idle.src.parent, ignore_errors=True)
 
     def _colour(self, film: Film, hints: dict[int, list[Hint]]) -> None:
         def report(done: int, total: int) -> None:
@@ -91,7 +113,7 @@ class FilmJobs:
 
         film.state = "running"
         try:
-            colorize_video(self.colorizer, film.src, film.result, VideoOptions(hints=hints), progress=report)
+            colorize_video(self.colorizer, film.src, film.result, VideoOptions(hints=hints), progress=report, timeline=film.timeline)
             film.state = "done"
         except Stopped:
             film.state, film.error = "failed", "the server stopped"
@@ -155,15 +177,16 @@ router = APIRouter(prefix="/api/videos")
 async def upload_video(request: Request, file: UploadFile = File(..., description="the film (mp4, mkv, mov, avi, webm)")) -> dict:
     """Upload a film: its shots are found and a thumbnail made of each shot's first frame."""
     jobs: FilmJobs = request.state.films
+    jobs.make_room()
     film_id = secrets.token_hex(8)
     folder = jobs.root / film_id
     folder.mkdir()
     try:
-        src = await save_upload(request, file, folder, jobs.max_bytes)
+        src = await save_upload(request, file, folder, jobs.limits.max_bytes)
         info = probe(src)
-        check_length(info.declared_s or 0.0, jobs.max_seconds)
+        check_length(info.declared_s or 0.0, jobs.limits.max_seconds)
         film = Film(film_id, src, info, scan(src, info, progress=False))
-        check_length(len(film.timeline.pts) / info.rate, jobs.max_seconds)
+        check_length(len(film.timeline.pts) / info.rate, jobs.limits.max_seconds)
         write_thumbnails(film)
     except UserError as exc:  # its line names the upload by the server's path: name it as the client did
         shutil.rmtree(folder)
