@@ -20,6 +20,7 @@ from clips import NTSC, audio_samples, decoded_frames, shots_clip, write_clip
 from colorgan.bench.video import grainy_pan
 from colorgan.cli.colorize import main as colorize_main
 from colorgan.color import rgb_to_model, uint8_to_lightness, uint8_to_model
+from colorgan.errors import UserError
 from colorgan.hints import Hint
 from colorgan.inference import Colorizer
 from colorgan.video import temporal, track
@@ -83,6 +84,14 @@ def test_crf_0_stores_the_coloured_frames_exactly(tiny_checkpoint, tmp_path, mon
         coloured.clear()
         colorizer.colorize_video(src, tmp_path / f"out{suffix}", crf=0, progress=False)
         assert all(np.array_equal(a, b) for a, b in zip(decoded_frames(tmp_path / f"out{suffix}"), coloured, strict=True))
+
+
+@pytest.mark.parametrize(("option", "said"), [({"preset": "quickest"}, "--preset 'quickest': choose one of"), ({"memory": 1.0}, "memory 1.0: give")])
+def test_bad_video_options_get_one_line_before_anything_is_written(tiny_checkpoint, tmp_path, option, said):
+    src = write_clip(tmp_path / "clip.mp4", grainy_pan(4, (16, 24))[0], audio=False)
+    with pytest.raises(UserError, match=said):
+        Colorizer.from_checkpoint(tiny_checkpoint, device="cpu").colorize_video(src, tmp_path / "out" / "clip.mp4", progress=False, **option)
+    assert not (tmp_path / "out").exists()
 
 
 def test_stabilised_colours_are_the_mean_of_the_predictions_until_the_memory_is_full():

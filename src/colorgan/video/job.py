@@ -344,6 +344,8 @@ def colorize_video(
         raise UserError(f"--temporal {options.temporal!r}: choose one of {', '.join(temporal.TEMPORAL_MODES)}")
     if options.preset not in X264_PRESETS:
         raise UserError(f"--preset {options.preset!r}: choose one of {', '.join(X264_PRESETS)}")
+    if not 0 <= options.memory < 1:
+        raise UserError(f"memory {options.memory}: give a number from 0 (no averaging) to below 1")
     colorizer.check_hints(options.hints)
     info = probe(src)
     options = VideoOptions(**{**asdict(options), "hints": with_ab_hints(options.hints)})
