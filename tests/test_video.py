@@ -24,7 +24,8 @@ from colorgan.errors import UserError
 from colorgan.hints import Hint
 from colorgan.inference import Colorizer
 from colorgan.video import temporal, track
-from colorgan.video.job import SegmentColourer, job_folder
+from colorgan.video.io import upright_rgb
+from colorgan.video.job import Carry, SegmentColourer, VideoOptions, job_folder
 
 
 def stream_facts(path: Path) -> tuple:
@@ -73,17 +74,20 @@ def test_video_keeps_rotation_and_each_frames_lightness(tiny_checkpoint, tmp_pat
     assert all((a - b).abs().mean() * 50 < 2.0 for a, b in zip(grey, out))  # L kept, up to the codec's rounding
 
 
-def test_crf_0_stores_the_coloured_frames_exactly(tiny_checkpoint, tmp_path, monkeypatch):
+@pytest.mark.parametrize(("size", "rotation"), [((32, 48), 0), ((33, 47), 90)])
+def test_crf_0_stores_the_coloured_frames_exactly(tiny_checkpoint, tmp_path, monkeypatch, size, rotation):
     coloured = []
     colour = SegmentColourer.colour
     monkeypatch.setattr(SegmentColourer, "colour", lambda self, items: coloured.extend(colour(self, items)) or coloured[-len(items) :])
-    frames, _ = grainy_pan(6, (32, 48))
-    src = write_clip(tmp_path / "grain.mkv", frames, audio=False)
+    frames, _ = grainy_pan(6, size)
+    src = write_clip(tmp_path / "grain.mkv", frames, audio=False, rotation=rotation, codec="ffv1")  # FFV1 takes odd sides
     colorizer = Colorizer.from_checkpoint(tiny_checkpoint, device="cpu")
     for suffix in (".mp4", ".webm"):
         coloured.clear()
         colorizer.colorize_video(src, tmp_path / f"out{suffix}", crf=0, progress=False)
-        assert all(np.array_equal(a, b) for a, b in zip(decoded_frames(tmp_path / f"out{suffix}"), coloured, strict=True))
+        with av.open(str(tmp_path / f"out{suffix}")) as container:
+            upright = [upright_rgb(frame, rotation) for frame in container.decode(video=0)]
+        assert all(np.array_equal(a, b) for a, b in zip(upright, coloured, strict=True))
 
 
 @pytest.mark.parametrize(("option", "said"), [({"preset": "quickest"}, "--preset 'quickest': choose one of"), ({"memory": 1.0}, "memory 1.0: give")])
@@ -92,6 +96,21 @@ def test_bad_video_options_get_one_line_before_anything_is_written(tiny_checkpoi
     with pytest.raises(UserError, match=said):
         Colorizer.from_checkpoint(tiny_checkpoint, device="cpu").colorize_video(src, tmp_path / "out" / "clip.mp4", progress=False, **option)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_shot_coloured_in_two_parts_through_a_saved_carry_equals_one_part(tiny_checkpoint, tmp_path):
+    frames, _ = grainy_pan(16, (32, 48))
+    items = list(enumerate(frames))
+    colorizer, options = Colorizer.from_checkpoint(tiny_checkpoint, device="cpu"), VideoOptions(render_factor=3)
+    whole = SegmentColourer(colorizer, (32, 48), options)
+    at_once = whole.colour(items)
+    first = SegmentColourer(colorizer, (32, 48), options)
+    in_parts = first.colour(items[:8])
+    first.carry.save(tmp_path / "carry.npz")
+    second = SegmentColourer(colorizer, (32, 48), options, Carry.load(tmp_path / "carry.npz"))
+    in_parts += second.colour(items[8:])
+    assert all(np.array_equal(a, b) for a, b in zip(at_once, in_parts, strict=True))
+    assert np.array_equal(second.carry.count, whole.carry.count) and whole.carry.count.max() == pytest.approx(10)
 
 
 def test_stabilised_colours_are_the_mean_of_the_predictions_until_the_memory_is_full():

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from clips import decoded_frames, shots_clip
+from colorgan.errors import UserError
 from colorgan.inference import Colorizer
 from colorgan.web import films
 from colorgan.web.app import create_app
@@ -111,20 +112,26 @@ def test_films_beyond_the_queue_get_503_with_retry_after(colorizer, clip, open_c
 def test_the_oldest_finished_film_makes_room_for_an_upload_and_busy_ones_do_not(colorizer, clip, open_client, monkeypatch):
     release = threading.Event()
     monkeypatch.setattr(films, "colorize_video", lambda *args, **kwargs: release.wait(30))
-    app = create_app(colorizer, film_limits=films.FilmLimits(max_kept=2))
-    client = open_client(app)
-    first, second = upload(client, clip).json(), upload(client, clip).json()
-    third = upload(client, clip).json()
-    assert client.get(f"/api/videos/{first['id']}").status_code == 404
-    assert sorted(path.name for path in client.app_state["films"].root.iterdir()) == sorted([second["id"], third["id"]])
-    for film in (second, third):
+    client = open_client(create_app(colorizer, film_limits=films.FilmLimits(max_kept=2)))
+
+    def kept() -> list[str]:
+        return sorted(path.name for path in client.app_state["films"].root.iterdir())
+
+    a, b = upload(client, clip).json(), upload(client, clip).json()
+    c = upload(client, clip).json()  # nothing finished yet: the oldest not started goes
+    assert kept() == sorted([b["id"], c["id"]]) and client.get(f"/api/videos/{a['id']}").status_code == 404
+    assert client.post(f"/api/videos/{a['id']}/start", json={}).status_code == 404
+    for film in (b, c):
         assert client.post(f"/api/videos/{film['id']}/start", json={}).status_code == 200
-    refused = upload(client, clip)
-    assert refused.status_code == 503 and int(refused.headers["retry-after"]) > 0
+    refused = upload(client, clip)  # both kept films are busy
+    assert refused.status_code == 503 and int(refused.headers["retry-after"]) > 0 and kept() == sorted([b["id"], c["id"]])
     release.set()
-    assert wait_until_finished(client, third["id"])["state"] == "done"
-    assert upload(client, clip).status_code == 200
-    assert client.get(f"/api/videos/{second['id']}").status_code == 404  # the oldest finished one went
+    assert wait_until_finished(client, c["id"])["state"] == "done"
+    e = upload(client, clip).json()
+    f = upload(client, clip).json()  # finished films go before the one not started yet, though it is older
+    assert kept() == sorted([e["id"], f["id"]])
+    with pytest.raises(UserError, match="film limits must be positive"):
+        films.FilmLimits(max_kept=0)
 
 
 def test_films_and_photos_take_turns_on_the_model(colorizer, clip, open_client):

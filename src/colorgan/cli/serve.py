@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--max-video-mb", type=float, default=500, help="films larger than this get 413")
     p.add_argument("--max-video-minutes", type=float, default=10, help="films longer than this get 413")
     p.add_argument("--max-video-queue", type=int, default=4, help="films being coloured or waiting beyond this get 503 (Retry-After)")
-    p.add_argument("--max-videos-kept", type=int, default=20, help="films kept for download; a new upload removes the oldest finished one")
+    p.add_argument("--max-videos-kept", type=int, default=20, help="films kept; a new upload removes the oldest finished one (else the oldest not started)")
     args = p.parse_args(argv)
     with report_user_errors(PROG):
         import uvicorn

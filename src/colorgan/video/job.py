@@ -146,7 +146,7 @@ def _timeline(folder: Path, src: Path, info: VideoInfo, progress: bool, known: T
     path = folder / "timeline.json"
     if path.is_file():
         return Timeline(**json.loads(path.read_text()))
-    timeline = known or scan(src, info, progress=progress)
+    timeline = known if known is not None else scan(src, info, progress=progress)
     if not timeline.pts or len(timeline.damaged) == len(timeline.pts):
         raise UserError(f"{src}: no frame of its video could be decoded (damaged or cut off?)")
     write_json_atomic(path, timeline.to_json())

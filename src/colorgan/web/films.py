@@ -3,7 +3,8 @@
 
 Uploads are bounded by bytes and by length in seconds (413). Films are coloured by one background worker thread,
 one at a time, with at most `max_queue` admitted (queued or running; 503 with Retry-After beyond). At most `max_kept`
-films are kept: an upload beyond that removes the oldest film not waiting or being coloured (503 when every one is).
+films are kept: an accepted upload beyond that removes the oldest finished (done or failed) film, else the oldest not
+started (503 when every one is waiting or being coloured).
 Uploads, thumbnails and results live in a temporary folder of the app's, removed at shutdown (a running job is
 stopped first). A job colours with the shots its upload found (no second scan).
 """
@@ -48,6 +49,10 @@ class FilmLimits:
     max_queue: int = 4
     max_kept: int = 20
 
+    def __post_init__(self):
+        if min(self.max_bytes, self.max_seconds, self.max_queue, self.max_kept) <= 0:
+            raise UserError(f"film limits must be positive: {self}")
+
 
 @dataclass
 class Film:
@@ -85,8 +90,11 @@ class FilmJobs:
         return sum(film.state in ("queued", "running") for film in list(self.films.values()))  # a copy: uploads add films meanwhile
 
     def submit(self, film: Film, hints: dict[int, list[Hint]]) -> None:
-        """Queue `film` for colouring; 409 when it is already queued or coloured, 503 when the queue is full."""
+        """Queue `film` for colouring; 404 when it was removed meanwhile, 409 when it is already queued or coloured,
+        503 when the queue is full."""
         with self._lock:
+            if self.films.get(film.id) is not film:
+                raise HTTPException(404, "no such film (it made room for newer uploads)")
             if film.state in ("queued", "running", "done"):
                 raise HTTPException(409, f"this film is already {film.state}")
             waiting = self.admitted()
@@ -95,15 +103,20 @@ class FilmJobs:
             film.state, film.error, film.done = "queued", None, 0
         self._worker.submit(self._colour, film, hints)
 
-    def make_room(self) -> None:
-        """Remove the oldest films not waiting or being coloured until one more fits; 503 when none can go."""
+    def add(self, film: Film) -> None:
+        """Keep a new film, removing the oldest finished films (then the oldest not started) beyond `max_kept`;
+        503 when every kept film is waiting or being coloured."""
         with self._lock:
-            while len(self.films) >= self.limits.max_kept:
-                idle = next((film for film in self.films.values() if film.state not in ("queued", "running")), None)
-                if idle is None:
-                    raise HTTPException(503, f"{len(self.films)} films are waiting or being coloured: try again later", headers={"Retry-After": "60"})
-                del self.films[idle.id]
-                shutil.rmtree(idle.src.parent, ignore_errors=True)
+            idle = sorted((kept for kept in self.films.values() if kept.state not in ("queued", "running")), key=lambda kept: kept.state == "uploaded")
+            excess = len(self.films) + 1 - self.limits.max_kept
+            if excess > len(idle):
+                raise HTTPException(503, f"{len(self.films)} films are waiting or being coloured: try again later", headers={"Retry-After": "60"})
+            removed = idle[: max(excess, 0)]
+            for old in removed:
+                del self.films[old.id]
+            self.films[film.id] = film
+        for old in removed:
+            shutil.rmtree(old.src.parent, ignore_errors=True)
 
     def _colour(self, film: Film, hints: dict[int, list[Hint]]) -> None:
         def report(done: int, total: int) -> None:
@@ -177,7 +190,6 @@ router = APIRouter(prefix="/api/videos")
 async def upload_video(request: Request, file: UploadFile = File(..., description="the film (mp4, mkv, mov, avi, webm)")) -> dict:
     """Upload a film: its shots are found and a thumbnail made of each shot's first frame."""
     jobs: FilmJobs = request.state.films
-    jobs.make_room()
     film_id = secrets.token_hex(8)
     folder = jobs.root / film_id
     folder.mkdir()
@@ -188,13 +200,13 @@ async def upload_video(request: Request, file: UploadFile = File(..., descriptio
         film = Film(film_id, src, info, scan(src, info, progress=False))
         check_length(len(film.timeline.pts) / info.rate, jobs.limits.max_seconds)
         write_thumbnails(film)
+        jobs.add(film)
     except UserError as exc:  # its line names the upload by the server's path: name it as the client did
         shutil.rmtree(folder)
         raise UserError(str(exc).replace(str(folder / "upload"), Path(file.filename or "upload").stem)) from None
     except BaseException:
         shutil.rmtree(folder)
         raise
-    jobs.films[film_id] = film
     height, width = upright_shape(info)
     shots = [{"first": first, "end": end, "thumbnail": f"/api/videos/{film_id}/shots/{k}.jpg"} for k, (first, end) in enumerate(film.timeline.shots())]
     return {"id": film_id, "frames": len(film.timeline.pts), "rate": str(info.rate), "width": width, "height": height, "shots": shots}
