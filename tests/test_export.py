@@ -3,6 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 from safetensors.torch import load_file
 from torch import nn
@@ -52,6 +53,7 @@ def test_spectral_norm_is_folded_without_changing_outputs():
         assert not hasattr(module, "weight_orig") and not nn.utils.parametrize.is_parametrized(module)
 
 
+@pytest.mark.slow  # a fresh process importing torch and Lightning: 14 s; export itself is tested in process above
 def test_export_cli(tiny_checkpoint, tmp_path):
     result = subprocess.run([str(BIN / "colorgan-export"), tiny_checkpoint, "-o", str(tmp_path / "x")], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
