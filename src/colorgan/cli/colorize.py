@@ -67,7 +67,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help='hints for many photos: {"photo name": [{"x": X, "y": Y, "color": "#RRGGBB"}, ...], ...}; for a video each may give its "frame"',
     )
     p.add_argument(
-        "--temporal", choices=TEMPORAL_MODES, default="flow", help="videos: hold colours still along optical flow (flow) or colour each frame alone (none)"
+        "--temporal",
+        choices=TEMPORAL_MODES,
+        default=VideoOptions.temporal,
+        help="videos: hold colours still along optical flow (flow) or colour each frame alone (none)",
     )
     p.add_argument("--keep-colour", action="store_true", help="videos: frames already in colour pass through unchanged")
     p.add_argument("--crf", type=int, default=VideoOptions.crf, help="videos: H.264 quality (constant rate factor; lower = better, larger; 0 = lossless RGB)")

@@ -44,7 +44,7 @@ class VideoOptions:
     """How a video is coloured: the model's render factor, temporal stabilisation ('flow' or 'none') and its
     memory, hints by frame index, frames in colour kept, H.264 quality (CRF) and preset, batch and segment size.
     The preset is x264's `faster`: half `medium`'s encoding time at CRF 18 for 0.2 dB of PSNR on grainy 640x480 film
-    (experiments/benchmarks/README.md)."""
+    (experiments/benchmarks/README.md). An unknown mode or preset, or a memory outside [0, 1), is one line on construction."""
 
     render_factor: int | None = None
     temporal: str = "flow"
@@ -55,6 +55,14 @@ class VideoOptions:
     preset: str = "faster"
     batch_size: int = 8
     segment_frames: int = 300
+
+    def __post_init__(self):
+        if self.temporal not in temporal.TEMPORAL_MODES:
+            raise UserError(f"--temporal {self.temporal!r}: choose one of {', '.join(temporal.TEMPORAL_MODES)}")
+        if self.preset not in X264_PRESETS:
+            raise UserError(f"--preset {self.preset!r}: choose one of {', '.join(X264_PRESETS)}")
+        if not 0 <= self.memory < 1:
+            raise UserError(f"memory {self.memory}: give a number from 0 (no averaging) to below 1")
 
 
 @dataclass
@@ -236,7 +244,7 @@ class SegmentColourer:
         for j, move in enumerate(moves):
             if colour[j]:  # a frame's own colours: as settled as an average can be
                 ab = self._small(uint8_to_model(rgb[j : j + 1])[1])[0].permute(1, 2, 0).numpy()
-                count = np.full(ab.shape[:2], 1 / (1 - self.options.memory), np.float32)
+                count = np.full(ab.shape[:2], temporal.settled_count(self.options.memory), np.float32)
             elif self.options.temporal == "flow" and move is not None:
                 ab, count = temporal.stabilise(ab, count, move, predicted[j][0].permute(1, 2, 0).numpy(), self.options.memory)
             else:
@@ -340,12 +348,6 @@ def colorize_video(
     video's, when a `scan` of it was already made (it is not scanned again)."""
     src, dst = Path(src), Path(dst)
     _check_paths(src, dst)
-    if options.temporal not in temporal.TEMPORAL_MODES:
-        raise UserError(f"--temporal {options.temporal!r}: choose one of {', '.join(temporal.TEMPORAL_MODES)}")
-    if options.preset not in X264_PRESETS:
-        raise UserError(f"--preset {options.preset!r}: choose one of {', '.join(X264_PRESETS)}")
-    if not 0 <= options.memory < 1:
-        raise UserError(f"memory {options.memory}: give a number from 0 (no averaging) to below 1")
     colorizer.check_hints(options.hints)
     info = probe(src)
     options = VideoOptions(**{**asdict(options), "hints": with_ab_hints(options.hints)})

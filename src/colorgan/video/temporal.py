@@ -60,10 +60,15 @@ def motion(solver: cv2.DISOpticalFlow, previous: np.ndarray, current: np.ndarray
     return Motion(backward, forward, consistent & inside & same_light)
 
 
+def settled_count(memory: float) -> float:
+    """How many frames the running mean spans when it turns into the exponential average with `memory`: 1 / (1 - memory)."""
+    return 1 / (1 - memory)
+
+
 def stabilise(previous_ab: np.ndarray, previous_count: np.ndarray, move: Motion, predicted_ab: np.ndarray, memory: float) -> tuple[np.ndarray, np.ndarray]:
     """This frame's ab (h, w, 2) and how many frames each pixel's average spans (h, w): the running average along the
     motion where it is trusted (the previous frame's average and count carried along the flow), the model's prediction
     (count 1) elsewhere."""
-    count = np.where(move.trusted, np.minimum(warp(previous_count, move.backward) + 1, 1 / (1 - memory)), 1).astype(np.float32)
+    count = np.where(move.trusted, np.minimum(warp(previous_count, move.backward) + 1, settled_count(memory)), 1).astype(np.float32)
     weight = (1 / count)[..., None]
     return ((1 - weight) * warp(previous_ab, move.backward) + weight * predicted_ab).astype(np.float32), count
