@@ -67,6 +67,11 @@ class Film:
     done: int = 0
 
     @property
+    def busy(self) -> bool:
+        """Waiting for the worker or being coloured."""
+        return self.state in ("queued", "running")
+
+    @property
     def result(self) -> Path:
         return self.src.with_name(f"coloured{self.src.suffix}")
 
@@ -86,8 +91,8 @@ class FilmJobs:
         self._stopping = False
 
     def admitted(self) -> int:
-        """Films queued or being coloured now."""
-        return sum(film.state in ("queued", "running") for film in list(self.films.values()))  # a copy: uploads add films meanwhile
+        """Films queued or being coloured now (called under the lock, which every change to `films` holds)."""
+        return sum(film.busy for film in self.films.values())
 
     def submit(self, film: Film, hints: dict[int, list[Hint]]) -> None:
         """Queue `film` for colouring; 404 when it was removed meanwhile, 409 when it is already queued or coloured,
@@ -95,7 +100,7 @@ class FilmJobs:
         with self._lock:
             if self.films.get(film.id) is not film:
                 raise HTTPException(404, "no such film (it made room for newer uploads)")
-            if film.state in ("queued", "running", "done"):
+            if film.busy or film.state == "done":
                 raise HTTPException(409, f"this film is already {film.state}")
             waiting = self.admitted()
             if waiting >= self.limits.max_queue:
@@ -107,7 +112,7 @@ class FilmJobs:
         """Keep a new film, removing the oldest finished films (then the oldest not started) beyond `max_kept`;
         503 when every kept film is waiting or being coloured."""
         with self._lock:
-            idle = sorted((kept for kept in self.films.values() if kept.state not in ("queued", "running")), key=lambda kept: kept.state == "uploaded")
+            idle = sorted((kept for kept in self.films.values() if not kept.busy), key=lambda kept: kept.state == "uploaded")
             excess = len(self.films) + 1 - self.limits.max_kept
             if excess > len(idle):
                 raise HTTPException(503, f"{len(self.films)} films are waiting or being coloured: try again later", headers={"Retry-After": "60"})
