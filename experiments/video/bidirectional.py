@@ -1,0 +1,157 @@
+"""What a bidirectional pass would bring: the running average along the flow (forward, as colorgan-colorize does) against
+a two-sided one (forward and backward passes through the shot, combined as one mean), and against still colours.
+
+    python experiments/video/bidirectional.py CKPT [--clips experiments/video/clips --names vtest,tree,box,cup]
+
+On the film-grain pan of grain_strip.py (320x240, 40 frames, the default render factor), each way's ab before display
+and its displayed flicker, over all pixels and over those with L >= 10 (in near-black pixels 8-bit RGB cannot hold a
+chroma still: the truth's own still ab reads back with flicker above 1 there), beside two bounds: "still", every frame
+showing the same ab in the scene's coordinates (the mean of the model's predictions along the exact pan), the most any
+stabiliser of these predictions could reach; and the truth's ab on the grainy L. With --clips, the same ways on real
+clips (the development set: get_clips.sh), scored with CDC, E_warp(DIS), CIEDE2000 and colourfulness, display included.
+
+Two-sided: each pass keeps the running average of temporal.stabilise (memory m: the mean of the n frames followed, n at
+most 1 / (1 - m)); frame t shows (n_f a_f + n_b a_b - p) / (n_f + n_b - 1), the mean over both passes' frames counting
+the frame's own prediction p once. m -> 1 gives the mean over the whole tracked life of each point.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import av
+import numpy as np
+import torch
+import torch.nn.functional as F
+from skimage.color import deltaE_ciede2000, rgb2lab
+
+from colorgan.bench.video import grainy_pan
+from colorgan.color import AB_SCALE, L_SCALE, model_to_rgb, model_to_rgb_in_gamut, rgb_to_model, to_uint8, uint8_to_lightness
+from colorgan.inference import Colorizer
+from colorgan.metrics import colourfulness
+from colorgan.video import temporal
+from colorgan.video.metrics import InputFlow, VideoConsistency
+
+WAYS = {"forward 0.9": ("forward", 0.9), "forward 0.999": ("forward", 0.999), "two-sided 0.9": ("two-sided", 0.9), "two-sided 0.999": ("two-sided", 0.999)}
+
+
+def decoded(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+
+
+def running(predicted: list[np.ndarray], moves: list[temporal.Motion], memory: float) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The forward running average of temporal.stabilise through a shot, and each frame's count."""
+    out, counts = [predicted[0]], [np.ones(predicted[0].shape[:2], np.float32)]
+    for move, ab in zip(moves, predicted[1:]):
+        stable, count = temporal.stabilise(out[-1], counts[-1], move, ab, memory)
+        out.append(stable)
+        counts.append(count)
+    return out, counts
+
+
+def two_sided(predicted: list[np.ndarray], moves: list[temporal.Motion], reverse_moves: list[temporal.Motion], memory: float) -> list[np.ndarray]:
+    forward, n_f = running(predicted, moves, memory)
+    backward, n_b = (x[::-1] for x in running(predicted[::-1], reverse_moves[::-1], memory))
+    return [(a * n[..., None] + b * m[..., None] - p) / (n + m - 1)[..., None] for a, n, b, m, p in zip(forward, n_f, backward, n_b, predicted)]
+
+
+class Shot:
+    """A shot's grey frames, the model's ab at the render size and the flow both ways between its render-size lightness."""
+
+    def __init__(self, colorizer: Colorizer, grey: list[np.ndarray]):
+        self.Ls = [uint8_to_lightness(torch.from_numpy(g).permute(2, 0, 1)[None]) for g in grey]
+        self.predicted = [ab[0].permute(1, 2, 0).numpy() for ab in colorizer.predict_ab(self.Ls, None, at_render_size=True)]
+        size = self.predicted[0].shape[:2]
+        lights = [
+            ((F.interpolate(L, size=size, mode="bilinear", antialias=True)[0, 0] + 1) * L_SCALE * 2.55).round().clamp(0, 255).to(torch.uint8).numpy()
+            for L in self.Ls
+        ]
+        solver = temporal.dis_flow()
+        self.moves = [temporal.motion(solver, a, b) for a, b in zip(lights, lights[1:])]
+        self.reverse_moves = [temporal.motion(solver, b, a) for a, b in zip(lights, lights[1:])]
+
+    def way(self, name: str) -> list[np.ndarray]:
+        kind, memory = WAYS[name]
+        return running(self.predicted, self.moves, memory)[0] if kind == "forward" else two_sided(self.predicted, self.moves, self.reverse_moves, memory)
+
+    def full_size(self, abs_: list[np.ndarray]) -> torch.Tensor:
+        return F.interpolate(torch.from_numpy(np.stack(abs_)).permute(0, 3, 1, 2).float(), size=self.Ls[0].shape[-2:], mode="bilinear")
+
+    def display(self, abs_: list[np.ndarray] | torch.Tensor) -> torch.Tensor:
+        """Frames (T, 3, H, W) uint8 as colorgan-colorize shows them: ab upsampled, fitted to sRGB on each frame's L."""
+        full = abs_ if torch.is_tensor(abs_) else self.full_size(abs_)
+        return to_uint8(model_to_rgb_in_gamut(torch.cat(self.Ls), full))
+
+
+def along_the_pan(frames: np.ndarray) -> np.ndarray:
+    """(T, H, W - T + 1, ...) the scene's points seen in every frame of a 1 px-a-frame pan to the left."""
+    count, width = len(frames), frames.shape[2]
+    return np.stack([frames[t][:, count - 1 - t : width - t] for t in range(count)])
+
+
+def grain(colorizer: Colorizer) -> dict:
+    grey, truth = grainy_pan(40, (240, 320))
+    shot = Shot(colorizer, grey)
+    lightness = along_the_pan(np.stack([(L[0, 0].numpy() + 1) * L_SCALE for L in shot.Ls])).mean(0)
+    lit = lightness >= 10
+
+    def flicker(rgb: torch.Tensor) -> dict:
+        per_pixel = along_the_pan(rgb2lab(rgb.permute(0, 2, 3, 1).numpy() / 255)[..., 1:]).std(0).mean(-1)
+        return {"all": round(float(per_pixel.mean()), 4), "L>=10": round(float(per_pixel[lit].mean()), 4)}
+
+    report = {}
+    for name in ("per frame", *WAYS):
+        abs_ = shot.predicted if name == "per frame" else shot.way(name)
+        rgb = shot.display(abs_)
+        ab_flicker = along_the_pan(shot.full_size(abs_).permute(0, 2, 3, 1).numpy() * AB_SCALE).std(0).mean()
+        de = np.mean([deltaE_ciede2000(rgb2lab(f / 255), rgb2lab(t / 255)).mean() for f, t in zip(rgb.permute(0, 2, 3, 1).numpy(), truth)])
+        report[name] = {"ab before display": round(float(ab_flicker), 4), "displayed": flicker(rgb), "ciede2000": round(float(de), 3)}
+    # still colours: the mean of the full-size predictions along the exact pan, shown on every frame's own L
+    full = shot.full_size(shot.predicted).permute(0, 2, 3, 1).numpy()
+    scene, seen = np.zeros((240, 320 + 40, 2)), np.zeros((240, 320 + 40, 1))
+    for t, ab in enumerate(full):
+        scene[:, t : t + 320] += ab
+        seen[:, t : t + 320] += 1
+    still = torch.from_numpy(np.stack([(scene / np.maximum(seen, 1))[:, t : t + 320] for t in range(40)])).permute(0, 3, 1, 2).float()
+    report["bound: still colours"] = {"displayed": flicker(shot.display(still))}
+    truth_ab = [rgb_to_model(torch.from_numpy(t).permute(2, 0, 1)[None].float() / 255)[1] for t in truth]
+    report["floor: the truth's ab on the grainy L"] = {"displayed": flicker(to_uint8(model_to_rgb(torch.cat(shot.Ls), torch.cat(truth_ab))))}
+    return report
+
+
+def clips(colorizer: Colorizer, root: Path, names: list[str]) -> dict:
+    scores: dict[str, list[dict]] = {}
+    for name in names:
+        grey, truth = decoded(root / "grey" / f"{name}.mkv"), decoded(root / "colour" / f"{name}.mkv")
+        shot = Shot(colorizer, grey)
+        input_flow = InputFlow()
+        flows = [input_flow.update(np.ascontiguousarray(g[..., 0])) for g in grey]
+        for way in ("per frame", *WAYS):
+            rgb = shot.display(shot.predicted if way == "per frame" else shot.way(way))
+            frames = list(rgb.permute(0, 2, 3, 1).numpy())
+            consistency = VideoConsistency()
+            for frame, flow in zip(frames, flows):
+                consistency.update(frame, flow)
+            de = np.mean([deltaE_ciede2000(rgb2lab(f / 255), rgb2lab(t / 255)).mean() for f, t in zip(frames, truth)])
+            scores.setdefault(way, []).append({**consistency.compute(), "ciede2000": float(de), "cf": float(colourfulness(rgb.float() / 255).mean())})
+    return {way: {k: round(float(np.mean([s[k] for s in rows])), 6) for k in rows[0]} for way, rows in scores.items()}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("checkpoint")
+    p.add_argument("--clips", type=Path, help="what get_clips.sh wrote (colour/ and grey/)")
+    p.add_argument("--names", default="vtest,tree,box,cup", help="clips to score (default: the development set)")
+    args = p.parse_args()
+    colorizer = Colorizer.from_checkpoint(args.checkpoint, device="cpu")
+    report = {"grain pan": grain(colorizer)}
+    if args.clips:
+        report["clips " + args.names] = clips(colorizer, args.clips, args.names.split(","))
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
