@@ -4,11 +4,12 @@ a two-sided one (forward and backward passes through the shot, combined as one m
     python experiments/video/bidirectional.py CKPT [--clips experiments/video/clips --names vtest,tree,box,cup]
 
 On the film-grain pan of grain_strip.py (320x240, 40 frames, the default render factor), each way's ab before display
-and its displayed flicker, over all pixels and over those with L >= 10 (in near-black pixels 8-bit RGB cannot hold a
-chroma still: the truth's own still ab reads back with flicker above 1 there), beside two bounds: "still", every frame
-showing the same ab in the scene's coordinates (the mean of the model's predictions along the exact pan), the most any
-stabiliser of these predictions could reach; and the truth's ab on the grainy L. With --clips, the same ways on real
-clips (the development set: get_clips.sh), scored with CDC, E_warp(DIS), CIEDE2000 and colourfulness, display included.
+and its displayed flicker, over all pixels, over those with L >= 10 and over the near-black rest (where the largest
+chroma sRGB can show changes with each frame's grainy L, so the gamut fit moves even a still ab), beside two references
+shown the same way: "still colours", every frame showing the same ab in the scene's coordinates (the mean of the model's
+predictions along the exact pan: what holding these predictions perfectly still would show), and the truth's ab on the
+grainy L. With --clips, the same ways on real clips (the development set: get_clips.sh; each colour clip greyed by the
+colour contract, as colorgan-eval data=video does), scored with CDC, E_warp(DIS), CIEDE2000 and colourfulness.
 
 Two-sided: each pass keeps the running average of temporal.stabilise (memory m: the mean of the n frames followed, n at
 most 1 / (1 - m)); frame t shows (n_f a_f + n_b a_b - p) / (n_f + n_b - 1), the mean over both passes' frames counting
@@ -21,25 +22,21 @@ import argparse
 import json
 from pathlib import Path
 
-import av
 import numpy as np
 import torch
 import torch.nn.functional as F
+from grain_anatomy import along_the_pan
 from skimage.color import deltaE_ciede2000, rgb2lab
 
 from colorgan.bench.video import grainy_pan
-from colorgan.color import AB_SCALE, L_SCALE, model_to_rgb, model_to_rgb_in_gamut, rgb_to_model, to_uint8, uint8_to_lightness
+from colorgan.color import AB_SCALE, L_SCALE, model_to_rgb_in_gamut, rgb_to_model, to_uint8, uint8_to_lightness
 from colorgan.inference import Colorizer
 from colorgan.metrics import colourfulness
 from colorgan.video import temporal
+from colorgan.video.data import read_frames
 from colorgan.video.metrics import InputFlow, VideoConsistency
 
 WAYS = {"forward 0.9": ("forward", 0.9), "forward 0.999": ("forward", 0.999), "two-sided 0.9": ("two-sided", 0.9), "two-sided 0.999": ("two-sided", 0.999)}
-
-
-def decoded(path: Path) -> list[np.ndarray]:
-    with av.open(str(path)) as container:
-        return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
 
 
 def running(predicted: list[np.ndarray], moves: list[temporal.Motion], memory: float) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -53,9 +50,13 @@ def running(predicted: list[np.ndarray], moves: list[temporal.Motion], memory: f
 
 
 def two_sided(predicted: list[np.ndarray], moves: list[temporal.Motion], reverse_moves: list[temporal.Motion], memory: float) -> list[np.ndarray]:
-    forward, n_f = running(predicted, moves, memory)
-    backward, n_b = (x[::-1] for x in running(predicted[::-1], reverse_moves[::-1], memory))
-    return [(a * n[..., None] + b * m[..., None] - p) / (n + m - 1)[..., None] for a, n, b, m, p in zip(forward, n_f, backward, n_b, predicted)]
+    """The forward and the backward running averages combined, each frame's own prediction counted once."""
+    forward, forward_counts = running(predicted, moves, memory)
+    backward, backward_counts = (x[::-1] for x in running(predicted[::-1], reverse_moves[::-1], memory))
+    return [
+        (a_f * n_f[..., None] + a_b * n_b[..., None] - p) / (n_f + n_b - 1)[..., None]
+        for a_f, n_f, a_b, n_b, p in zip(forward, forward_counts, backward, backward_counts, predicted)
+    ]
 
 
 class Shot:
@@ -71,7 +72,7 @@ class Shot:
         ]
         solver = temporal.dis_flow()
         self.moves = [temporal.motion(solver, a, b) for a, b in zip(lights, lights[1:])]
-        self.reverse_moves = [temporal.motion(solver, b, a) for a, b in zip(lights, lights[1:])]
+        self.reverse_moves = [temporal.motion(solver, b, a) for a, b in zip(lights, lights[1:])]  # later -> earlier, with its own trust
 
     def way(self, name: str) -> list[np.ndarray]:
         kind, memory = WAYS[name]
@@ -86,49 +87,47 @@ class Shot:
         return to_uint8(model_to_rgb_in_gamut(torch.cat(self.Ls), full))
 
 
-def along_the_pan(frames: np.ndarray) -> np.ndarray:
-    """(T, H, W - T + 1, ...) the scene's points seen in every frame of a 1 px-a-frame pan to the left."""
-    count, width = len(frames), frames.shape[2]
-    return np.stack([frames[t][:, count - 1 - t : width - t] for t in range(count)])
-
-
-def grain(colorizer: Colorizer) -> dict:
-    grey, truth = grainy_pan(40, (240, 320))
+def grain(colorizer: Colorizer, count: int = 40, height: int = 240, width: int = 320) -> dict:
+    grey, truth = grainy_pan(count, (height, width))
     shot = Shot(colorizer, grey)
-    lightness = along_the_pan(np.stack([(L[0, 0].numpy() + 1) * L_SCALE for L in shot.Ls])).mean(0)
+    lightness = along_the_pan([(L[0, 0].numpy() + 1) * L_SCALE for L in shot.Ls]).mean(0)
     lit = lightness >= 10
 
     def flicker(rgb: torch.Tensor) -> dict:
-        per_pixel = along_the_pan(rgb2lab(rgb.permute(0, 2, 3, 1).numpy() / 255)[..., 1:]).std(0).mean(-1)
-        return {"all": round(float(per_pixel.mean()), 4), "L>=10": round(float(per_pixel[lit].mean()), 4)}
+        per_pixel = along_the_pan(list(rgb2lab(rgb.permute(0, 2, 3, 1).numpy() / 255)[..., 1:])).std(0).mean(-1)
+        parts = {"all": per_pixel, "L>=10": per_pixel[lit], "L<10": per_pixel[~lit]}
+        return {name: round(float(part.mean()), 4) for name, part in parts.items()}
 
     report = {}
     for name in ("per frame", *WAYS):
         abs_ = shot.predicted if name == "per frame" else shot.way(name)
         rgb = shot.display(abs_)
-        ab_flicker = along_the_pan(shot.full_size(abs_).permute(0, 2, 3, 1).numpy() * AB_SCALE).std(0).mean()
+        ab_flicker = along_the_pan(list(shot.full_size(abs_).permute(0, 2, 3, 1).numpy() * AB_SCALE)).std(0).mean()
         de = np.mean([deltaE_ciede2000(rgb2lab(f / 255), rgb2lab(t / 255)).mean() for f, t in zip(rgb.permute(0, 2, 3, 1).numpy(), truth)])
         report[name] = {"ab before display": round(float(ab_flicker), 4), "displayed": flicker(rgb), "ciede2000": round(float(de), 3)}
-    # still colours: the mean of the full-size predictions along the exact pan, shown on every frame's own L
+    # still colours: the mean of the full-size predictions along the exact pan (frame t shows scene columns t..t+width)
     full = shot.full_size(shot.predicted).permute(0, 2, 3, 1).numpy()
-    scene, seen = np.zeros((240, 320 + 40, 2)), np.zeros((240, 320 + 40, 1))
+    scene, seen = np.zeros((height, width + count, 2)), np.zeros((height, width + count, 1))
     for t, ab in enumerate(full):
-        scene[:, t : t + 320] += ab
-        seen[:, t : t + 320] += 1
-    still = torch.from_numpy(np.stack([(scene / np.maximum(seen, 1))[:, t : t + 320] for t in range(40)])).permute(0, 3, 1, 2).float()
-    report["bound: still colours"] = {"displayed": flicker(shot.display(still))}
-    truth_ab = [rgb_to_model(torch.from_numpy(t).permute(2, 0, 1)[None].float() / 255)[1] for t in truth]
-    report["floor: the truth's ab on the grainy L"] = {"displayed": flicker(to_uint8(model_to_rgb(torch.cat(shot.Ls), torch.cat(truth_ab))))}
+        scene[:, t : t + width] += ab
+        seen[:, t : t + width] += 1
+    still = np.stack([(scene / np.maximum(seen, 1))[:, t : t + width] for t in range(count)])
+    report["still colours"] = {"displayed": flicker(shot.display(torch.from_numpy(still).permute(0, 3, 1, 2).float()))}
+    truth_ab = torch.cat([rgb_to_model(torch.from_numpy(t).permute(2, 0, 1)[None].float() / 255)[1] for t in truth])
+    report["the truth's ab on the grainy L"] = {"displayed": flicker(shot.display(truth_ab))}
+    dark = np.hypot(*np.moveaxis(along_the_pan(list(still)).mean(0)[~lit] * AB_SCALE, -1, 0))
+    report["pixels with L < 10"] = {"share": round(float((~lit).mean()), 3), "still colours' chroma": round(float(dark.mean()), 2)}
     return report
 
 
 def clips(colorizer: Colorizer, root: Path, names: list[str]) -> dict:
     scores: dict[str, list[dict]] = {}
     for name in names:
-        grey, truth = decoded(root / "grey" / f"{name}.mkv"), decoded(root / "colour" / f"{name}.mkv")
-        shot = Shot(colorizer, grey)
+        truth = [frame.permute(1, 2, 0).numpy() for frame in read_frames(root / "colour" / f"{name}.mkv")]
+        shot = Shot(colorizer, truth)  # greyed by the colour contract: each frame's own L
         input_flow = InputFlow()
-        flows = [input_flow.update(np.ascontiguousarray(g[..., 0])) for g in grey]
+        grey = shot.display(torch.zeros(len(truth), 2, *truth[0].shape[:2]))[:, 0].numpy()  # the grey input, as the eval's
+        flows = [input_flow.update(np.ascontiguousarray(g)) for g in grey]
         for way in ("per frame", *WAYS):
             rgb = shot.display(shot.predicted if way == "per frame" else shot.way(way))
             frames = list(rgb.permute(0, 2, 3, 1).numpy())
@@ -143,7 +142,7 @@ def clips(colorizer: Colorizer, root: Path, names: list[str]) -> dict:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("checkpoint")
-    p.add_argument("--clips", type=Path, help="what get_clips.sh wrote (colour/ and grey/)")
+    p.add_argument("--clips", type=Path, help="what get_clips.sh wrote (its colour/ clips are used)")
     p.add_argument("--names", default="vtest,tree,box,cup", help="clips to score (default: the development set)")
     args = p.parse_args()
     colorizer = Colorizer.from_checkpoint(args.checkpoint, device="cpu")
