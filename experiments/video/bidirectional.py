@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from grain_anatomy import along_the_pan
+from grain_anatomy import along_the_pan, running
 from skimage.color import deltaE_ciede2000, rgb2lab
 
 from colorgan.bench.video import grainy_pan
@@ -37,16 +37,6 @@ from colorgan.video.data import read_frames
 from colorgan.video.metrics import InputFlow, VideoConsistency
 
 WAYS = {"forward 0.9": ("forward", 0.9), "forward 0.999": ("forward", 0.999), "two-sided 0.9": ("two-sided", 0.9), "two-sided 0.999": ("two-sided", 0.999)}
-
-
-def running(predicted: list[np.ndarray], moves: list[temporal.Motion], memory: float) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """The forward running average of temporal.stabilise through a shot, and each frame's count."""
-    out, counts = [predicted[0]], [np.ones(predicted[0].shape[:2], np.float32)]
-    for move, ab in zip(moves, predicted[1:]):
-        stable, count = temporal.stabilise(out[-1], counts[-1], move, ab, memory)
-        out.append(stable)
-        counts.append(count)
-    return out, counts
 
 
 def two_sided(predicted: list[np.ndarray], moves: list[temporal.Motion], reverse_moves: list[temporal.Motion], memory: float) -> list[np.ndarray]:
@@ -66,10 +56,7 @@ class Shot:
         self.Ls = [uint8_to_lightness(torch.from_numpy(g).permute(2, 0, 1)[None]) for g in grey]
         self.predicted = [ab[0].permute(1, 2, 0).numpy() for ab in colorizer.predict_ab(self.Ls, None, at_render_size=True)]
         size = self.predicted[0].shape[:2]
-        lights = [
-            ((F.interpolate(L, size=size, mode="bilinear", antialias=True)[0, 0] + 1) * L_SCALE * 2.55).round().clamp(0, 255).to(torch.uint8).numpy()
-            for L in self.Ls
-        ]
+        lights = list(temporal.lightness_levels(F.interpolate(torch.cat(self.Ls), size=size, mode="bilinear", antialias=True)))
         solver = temporal.dis_flow()
         self.moves = [temporal.motion(solver, a, b) for a, b in zip(lights, lights[1:])]
         self.reverse_moves = [temporal.motion(solver, b, a) for a, b in zip(lights, lights[1:])]  # later -> earlier, with its own trust

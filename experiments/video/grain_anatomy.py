@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from colorgan.bench.video import grainy_pan
-from colorgan.color import AB_SCALE, L_SCALE, uint8_to_lightness
+from colorgan.color import AB_SCALE, uint8_to_lightness
 from colorgan.inference import Colorizer
 from colorgan.video import temporal
 
@@ -41,15 +41,21 @@ def exact_pan(previous: np.ndarray, current: np.ndarray) -> temporal.Motion:
     return temporal.Motion(backward, -backward, trusted)
 
 
+def running(predicted: list[np.ndarray], moves: list[temporal.Motion], memory: float) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The running average of temporal.stabilise through a shot (moves: from each frame to the next), and each frame's count."""
+    out, counts = [predicted[0]], [np.ones(predicted[0].shape[:2], np.float32)]
+    for move, ab in zip(moves, predicted[1:]):
+        stable, count = temporal.stabilise(out[-1], counts[-1], move, ab, memory)
+        out.append(stable)
+        counts.append(count)
+    return out, counts
+
+
 def stabilised(predicted: list[np.ndarray], lights: list[np.ndarray], flow: str) -> list[np.ndarray]:
     solver = temporal.dis_flow()
-    out = [predicted[0]]
-    count = np.ones(predicted[0].shape[:2], np.float32)
-    for previous, current, ab in zip(lights, lights[1:], predicted[1:]):
-        move = temporal.motion(solver, previous, current) if flow == "dis" else exact_pan(previous, current)
-        stable, count = temporal.stabilise(out[-1], count, move, ab, memory=0.9)
-        out.append(stable)
-    return out
+    pairs = zip(lights, lights[1:])
+    moves = [temporal.motion(solver, a, b) if flow == "dis" else exact_pan(a, b) for a, b in pairs]
+    return running(predicted, moves, memory=0.9)[0]
 
 
 def main() -> None:
@@ -68,7 +74,7 @@ def main() -> None:
         predicted = [ab[0].permute(1, 2, 0).numpy() for ab in colorizer.predict_ab(Ls, args.render_factor, at_render_size=True)]
         if predicted[0].shape[:2] != (args.height, args.width):
             raise SystemExit("choose --width and --render-factor so that the render is the frame (16 x render factor = width)")
-        lights = [((L[0, 0] + 1) * L_SCALE * 2.55).round().clamp(0, 255).to(torch.uint8).numpy() for L in Ls]
+        lights = list(temporal.lightness_levels(torch.cat(Ls)))
         report[f"grain sigma {sigma:g}"] = {
             "per frame": measures(predicted),
             "flow (DIS)": measures(stabilised(predicted, lights, "dis")),

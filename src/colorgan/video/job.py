@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from colorgan.color import AB_SCALE, L_SCALE, model_to_rgb_in_gamut, to_uint8, uint8_to_lightness, uint8_to_model
+from colorgan.color import AB_SCALE, model_to_rgb_in_gamut, to_uint8, uint8_to_lightness, uint8_to_model
 from colorgan.errors import UserError
 from colorgan.hints import Hint
 from colorgan.io import atomic_path, write_json_atomic
@@ -228,7 +228,7 @@ class SegmentColourer:
         """Coloured upright RGB frames (uint8) for consecutive good frames (index, RGB) of the shot."""
         rgb = torch.from_numpy(np.stack([frame for _, frame in items])).permute(0, 3, 1, 2)
         L = uint8_to_lightness(rgb)
-        lights = ((self._small(L)[:, 0] + 1) * L_SCALE * 2.55).round().clamp(0, 255).to(torch.uint8).numpy()
+        lights = temporal.lightness_levels(self._small(L))
         colour = [self.options.keep_colour and is_colour_frame(frame) for _, frame in items]
         light, hints = (self.carry.light, self.carry.hints) if self.carry is not None else (None, [])
         moves, frame_hints = [], []

@@ -17,6 +17,9 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+import torch
+
+from colorgan.color import L_SCALE
 
 TEMPORAL_MODES = ("flow", "none")
 
@@ -33,6 +36,11 @@ class Motion:
 def dis_flow(preset: int = cv2.DISOPTICAL_FLOW_PRESET_FAST) -> cv2.DISOpticalFlow:
     """A DIS optical flow solver (deterministic; no weights)."""
     return cv2.DISOpticalFlow_create(preset)
+
+
+def lightness_levels(L: torch.Tensor) -> np.ndarray:
+    """Normalised L (N, 1, h, w) as the uint8 images (N, h, w) the flow is computed on: 2.55 levels per unit of L."""
+    return ((L[:, 0] + 1) * L_SCALE * 2.55).round().clamp(0, 255).to(torch.uint8).numpy()
 
 
 def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
