@@ -16,9 +16,17 @@ SAMPLE_RATE = 44100
 
 
 def write_clip(
-    path: Path, frames: Sequence[np.ndarray], rate: Fraction = NTSC, audio: bool = True, rotation: int = 0, codec: str = "libx264", crf: int = 10
+    path: Path,
+    frames: Sequence[np.ndarray],
+    rate: Fraction = NTSC,
+    audio: bool = True,
+    rotation: int = 0,
+    codec: str = "libx264",
+    crf: int = 10,
+    audio_s: float | None = None,
 ) -> Path:
-    """Write RGB uint8 frames (H, W, 3) as a video with a 440 Hz sine track (AAC; Opus for .webm) as long as the video."""
+    """Write RGB uint8 frames (H, W, 3) as a video with a 440 Hz sine track (AAC; Opus for .webm) as long as the video
+    (or `audio_s` seconds)."""
     h, w = frames[0].shape[:2]
     with av.open(str(path), "w") as container:
         video = container.add_stream(codec, rate=rate, options={"crf": str(crf)} if codec == "libx264" else {})
@@ -35,7 +43,7 @@ def write_clip(
         container.mux(video.encode(None))
         if sound is not None:
             rate_hz = sound.rate
-            count = round(len(frames) / rate * rate_hz)
+            count = round((len(frames) / rate if audio_s is None else audio_s) * rate_hz)
             wave = (0.3 * np.sin(2 * np.pi * 440 * np.arange(count) / rate_hz)).astype(np.float32)[None]
             for start in range(0, count, 960):
                 chunk = av.AudioFrame.from_ndarray(np.ascontiguousarray(wave[:, start : start + 960]), format="fltp", layout="mono")
@@ -59,6 +67,16 @@ def shots_clip(path: Path, shot_frames: Sequence[int] = (20, 20, 20), size: tupl
         scene = synthetic_scene(rng, max(size) + count + 8)
         frames += pan(scene, count, size)
     return write_clip(path, frames)
+
+
+def damage_packets(path: Path, indices: Sequence[int]) -> None:
+    """Zero all but the first 20 bytes of the video packets at `indices` (in storage order), in place."""
+    with av.open(str(path)) as container:
+        packets = [(p.pos, p.size) for p in container.demux(video=0) if p.size]
+    data = bytearray(path.read_bytes())
+    for pos, size in (packets[i] for i in indices):
+        data[pos + 20 : pos + size] = bytes(size - 20)
+    path.write_bytes(bytes(data))
 
 
 def decoded_frames(path: Path) -> list[np.ndarray]:

@@ -16,7 +16,7 @@ import pytest
 import torch
 from skimage.color import deltaE_ciede2000, rgb2lab
 
-from clips import NTSC, audio_samples, decoded_frames, shots_clip, write_clip
+from clips import NTSC, audio_samples, damage_packets, decoded_frames, shots_clip, write_clip
 from colorgan.bench.video import grainy_pan
 from colorgan.cli.colorize import main as colorize_main
 from colorgan.color import rgb_to_model, uint8_to_lightness, uint8_to_model
@@ -24,8 +24,9 @@ from colorgan.errors import UserError
 from colorgan.hints import Hint
 from colorgan.inference import Colorizer
 from colorgan.video import temporal, track
-from colorgan.video.io import upright_rgb
-from colorgan.video.job import Carry, SegmentColourer, VideoOptions, job_folder
+from colorgan.video.io import probe, upright_rgb
+from colorgan.video.job import SegmentColourer, VideoOptions, job_folder, load_carry, save_carry
+from colorgan.video.shots import Timeline
 
 
 def stream_facts(path: Path) -> tuple:
@@ -90,7 +91,16 @@ def test_crf_0_stores_the_coloured_frames_exactly(tiny_checkpoint, tmp_path, mon
         assert all(np.array_equal(a, b) for a, b in zip(upright, coloured, strict=True))
 
 
-@pytest.mark.parametrize(("option", "said"), [({"preset": "quickest"}, "--preset 'quickest': choose one of"), ({"memory": 1.0}, "memory 1.0: give")])
+@pytest.mark.parametrize(
+    ("option", "said"),
+    [
+        ({"preset": "quickest"}, "--preset 'quickest': choose one of"),
+        ({"memory": 1.0}, "memory 1.0: give"),
+        ({"crf": 60}, "--crf 60: give a quality from 0"),
+        ({"batch_size": 0}, "batch_size=0: give at least 1 frame"),
+        ({"segment_frames": 0}, "segment_frames=0: give at least 1 frame"),
+    ],
+)
 def test_bad_video_options_get_one_line_before_anything_is_written(tiny_checkpoint, tmp_path, option, said):
     src = write_clip(tmp_path / "clip.mp4", grainy_pan(4, (16, 24))[0], audio=False)
     with pytest.raises(UserError, match=said):
@@ -106,15 +116,16 @@ def test_a_shot_coloured_in_two_parts_through_a_saved_carry_equals_one_part(tiny
     at_once = whole.colour(items)
     first = SegmentColourer(colorizer, (32, 48), options)
     in_parts = first.colour(items[:8])
-    first.carry.save(tmp_path / "carry.npz")
-    second = SegmentColourer(colorizer, (32, 48), options, Carry.load(tmp_path / "carry.npz"))
+    save_carry(first.carry, tmp_path / "carry.npz")
+    second = SegmentColourer(colorizer, (32, 48), options, load_carry(tmp_path / "carry.npz"))
     in_parts += second.colour(items[8:])
     assert all(np.array_equal(a, b) for a, b in zip(at_once, in_parts, strict=True))
     assert np.array_equal(second.carry.count, whole.carry.count) and whole.carry.count.max() == pytest.approx(10)
 
 
 def test_stabilised_colours_are_the_mean_of_the_predictions_until_the_memory_is_full():
-    still = temporal.Motion(np.zeros((4, 6, 2), np.float32), np.zeros((4, 6, 2), np.float32), np.ones((4, 6), bool))
+    grey = np.full((4, 6), 128, np.uint8)
+    still = temporal.Motion(np.zeros((4, 6, 2), np.float32), np.zeros((4, 6, 2), np.float32), np.ones((4, 6), bool), grey, grey, 30.0)
     predictions = np.random.default_rng(0).normal(size=(30, 4, 6, 2)).astype(np.float32)
     ab, count = predictions[0], np.ones((4, 6), np.float32)
     for n, predicted in enumerate(predictions[1:], 2):
@@ -125,7 +136,7 @@ def test_stabilised_colours_are_the_mean_of_the_predictions_until_the_memory_is_
         else:
             np.testing.assert_allclose(ab, 0.9 * previous + 0.1 * predicted, atol=1e-5)
     assert np.all(count == 10)
-    untrusted = temporal.Motion(still.backward, still.forward, np.zeros((4, 6), bool))
+    untrusted = temporal.Motion(still.backward, still.forward, np.zeros((4, 6), bool), grey, grey, 30.0)
     ab, count = temporal.stabilise(ab, count, untrusted, predictions[0], memory=0.9)
     assert np.array_equal(ab, predictions[0]) and np.all(count == 1)
 
@@ -142,6 +153,28 @@ def test_hints_follow_a_moving_point():
     assert track.follow([Hint(1.0, 20.0, "#FF0000")], move, (40, 50)) == []  # its point has left the frame
     assert track.place([moved], [Hint(28.0, 21.0, "#00FF00")]) == [Hint(28.0, 21.0, "#00FF00")]
     assert len(track.place([moved], [Hint(5.0, 5.0, "#00FF00")])) == 2
+
+
+def test_a_hint_is_lost_when_its_point_is_covered():
+    previous = np.full((8, 8), 60, np.uint8)
+    current = previous.copy()
+    current[2:5, 2:5] = 200  # something bright now covers the point (3, 3)
+    zero = np.zeros((8, 8, 2), np.float32)
+    move = temporal.Motion(zero, zero, np.ones((8, 8), bool), previous, current, 30.0)
+    assert move.carry(3.0, 3.0) is None and move.carry(6.0, 6.0) == (6.0, 6.0)
+    assert track.follow([Hint(3.0, 3.0, "#FF0000"), Hint(6.0, 6.0, "#FF0000")], move, (8, 8)) == [Hint(6.0, 6.0, "#FF0000")]
+
+
+def test_video_hints_are_checked_against_the_video_before_colouring():
+    timeline = Timeline(pts=list(range(10)), damaged=[1, 2, 8, 9], cuts=[5])  # shots 0-4 and 5-9
+    red, blue = Hint(1.0, 1.0, "#FF0000"), Hint(2.0, 2.0, "#0000FF")
+    # a hint on a frame that does not decode applies from the next one of its shot that does; none left: it has no frame
+    assert track.fit_to_video({1: [red], 3: [blue], 8: [blue]}, (48, 64), timeline) == {3: [red, blue]}
+    assert track.fit_to_video({0: [red], 2: [blue], 7: [red]}, (48, 64), timeline) == {0: [red], 3: [blue], 7: [red]}
+    with pytest.raises(UserError, match="on frame 10, and the video has 10 frames"):
+        track.fit_to_video({10: [red]}, (48, 64), timeline)
+    with pytest.raises(UserError, match=r"at \(64, 1\) is outside the video's 64x48 frames"):
+        track.fit_to_video({0: [Hint(64.0, 1.0, "#FF0000")]}, (48, 64), timeline)
 
 
 def test_video_hints_colour_their_point_through_the_shot(tiny_hint_checkpoint, tmp_path):
@@ -217,12 +250,7 @@ def test_bad_inputs_get_one_line_each_and_leave_nothing_half_written(tiny_checkp
     (tmp_path / "whole.mkv").unlink()
     rng = np.random.default_rng(0)
     damaged = write_clip(tmp_path / "damaged.mkv", [rng.integers(0, 255, (48, 64, 3), dtype=np.uint8) for _ in range(10)], codec="mjpeg", audio=False)
-    with av.open(str(damaged)) as container:
-        packets = [(p.pos, p.size) for p in container.demux(video=0) if p.size]
-    data = bytearray(damaged.read_bytes())
-    for pos, size in packets[4:6]:
-        data[pos + 20 : pos + size] = bytes(size - 20)  # frames 4 and 5 lose all but their first bytes
-    damaged.write_bytes(bytes(data))
+    damage_packets(damaged, [4, 5])  # frames 4 and 5 lose all but their first bytes
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     out = tmp_path / "out"
     with pytest.raises(SystemExit) as exit_info:
@@ -242,9 +270,111 @@ def test_bad_inputs_get_one_line_each_and_leave_nothing_half_written(tiny_checkp
 def test_output_never_overwrites_its_input(tiny_checkpoint, tmp_path):
     src = shots_clip(tmp_path / "film.mp4", shot_frames=(4,))
     data = src.read_bytes()
+    for out in (tmp_path, src):  # its own folder, or the input itself as the output file
+        with pytest.raises(SystemExit) as exit_info:
+            colorize_main([tiny_checkpoint, str(src), "-o", str(out), "--device", "cpu"])
+        assert exit_info.value.code == 1 and src.read_bytes() == data
+
+
+def test_o_names_the_output_file_of_one_input_and_its_container(tiny_checkpoint, tmp_path, capsys):
+    src = shots_clip(tmp_path / "film.mp4", shot_frames=(4,))
     with pytest.raises(SystemExit) as exit_info:
-        colorize_main([tiny_checkpoint, str(src), "-o", str(tmp_path), "--device", "cpu"])
-    assert exit_info.value.code == 1 and src.read_bytes() == data
+        colorize_main([tiny_checkpoint, str(src), "-o", str(tmp_path / "out" / "film.mkv"), "--device", "cpu"])
+    assert exit_info.value.code == 0
+    with av.open(str(tmp_path / "out" / "film.mkv")) as container:
+        assert "matroska" in container.format.name and container.streams.video[0].frames in (0, 4)
+    assert len(decoded_frames(tmp_path / "out" / "film.mkv")) == 4
+    capsys.readouterr()
+    photo_name = [tiny_checkpoint, str(src), "-o", str(tmp_path / "film.png"), "--device", "cpu"]
+    two_inputs = [tiny_checkpoint, str(src), str(tmp_path / "out" / "film.mkv"), "-o", str(tmp_path / "out" / "film.mkv"), "--device", "cpu"]
+    for args, said in ((photo_name, "film.mp4 is a video: end the output's name in mp4"), (two_inputs, "names a file, and 2 inputs were given")):
+        with pytest.raises(SystemExit) as exit_info:
+            colorize_main(args)
+        assert exit_info.value.code == 2 and said in capsys.readouterr().err
+
+
+def test_hints_for_a_name_no_input_has_are_one_line_and_refused_hints_leave_no_job(tiny_hint_checkpoint, tmp_path, capsys):
+    src = shots_clip(tmp_path / "film.mp4", shot_frames=(4,))
+    hints = tmp_path / "hints.json"
+    hints.write_text(json.dumps({"flim.mp4": [{"frame": 0, "x": 10, "y": 10, "color": "#D02020"}]}))
+    with pytest.raises(SystemExit) as exit_info:
+        colorize_main([tiny_hint_checkpoint, str(src), "-o", str(tmp_path / "out"), "--device", "cpu", "--hints", str(hints)])
+    assert exit_info.value.code == 2 and "names flim.mp4, which no input is" in capsys.readouterr().err
+    with pytest.raises(UserError, match="on frame 9, and the video has 4 frames"):
+        Colorizer.from_checkpoint(tiny_hint_checkpoint, device="cpu").colorize_video(
+            src, tmp_path / "out" / "film.mp4", hints={9: [Hint(1.0, 1.0, "#D02020")]}, progress=False
+        )
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+def test_probe_finds_the_videos_own_length_and_its_rotation_past_a_damaged_first_frame(tmp_path):
+    frames = [np.full((48, 64, 3), 40 * i, np.uint8) for i in range(6)]
+    longer_sound = write_clip(tmp_path / "sound.mp4", frames, audio_s=3.0)
+    assert probe(longer_sound).declared_s == pytest.approx(6 / NTSC, abs=0.01)  # the video's length, not the sound's
+    turned = write_clip(tmp_path / "turned.mov", frames, codec="mjpeg", audio=False, rotation=90)
+    damage_packets(turned, [0])
+    assert probe(turned).rotation == 90
+
+
+def test_a_container_that_cannot_hold_the_sound_is_one_line_before_any_frame_is_coloured(tiny_checkpoint, tmp_path):
+    src = tmp_path / "pcm.mkv"
+    with av.open(str(src), "w") as container:
+        video = container.add_stream("libx264", rate=25)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        sound = container.add_stream("pcm_s16le", rate=8000, layout="mono")
+        for i in range(5):
+            container.mux(video.encode(av.VideoFrame.from_ndarray(np.full((48, 64, 3), 50 * i, np.uint8), format="rgb24")))
+        container.mux(video.encode(None))
+        chunk = av.AudioFrame.from_ndarray(np.zeros((1, 1600), np.int16), format="s16", layout="mono")
+        chunk.sample_rate, chunk.pts = 8000, 0
+        container.mux(sound.encode(chunk))
+        container.mux(sound.encode(None))
+    coloured = []
+    with pytest.raises(UserError, match="pcm_s16le.*cannot go into a .webm file.*choose .mkv"):
+        Colorizer.from_checkpoint(tiny_checkpoint, device="cpu").colorize_video(src, tmp_path / "out.webm", progress=lambda done, total: coloured.append(done))
+    assert coloured == [] and not (tmp_path / "out.webm").exists()
+
+
+class Stopped(Exception):
+    pass
+
+
+def test_parts_whose_record_or_saved_state_is_gone_are_coloured_again(tiny_checkpoint, tmp_path, monkeypatch):
+    import colorgan.video.job as video_job
+
+    src = shots_clip(tmp_path / "reel.mp4", shot_frames=(18,))
+    colorizer = Colorizer.from_checkpoint(tiny_checkpoint, device="cpu")
+    colorizer.colorize_video(src, tmp_path / "whole" / "reel.mp4", segment_frames=6, progress=False)
+    whole = decoded_frames(tmp_path / "whole" / "reel.mp4")
+    dst = tmp_path / "out" / "reel.mp4"
+    folder = job_folder(dst)
+
+    def stop(*args):
+        raise Stopped
+
+    with monkeypatch.context() as patch:  # every segment coloured, then stopped before the output is assembled
+        patch.setattr(video_job, "assemble", stop)
+        with pytest.raises(Stopped):
+            colorizer.colorize_video(src, dst, segment_frames=6, progress=False)
+    (folder / "seg-00001.carry.npz").unlink()  # the state segment 2 starts from
+    coloured = []
+    original = video_job.colour_segment
+
+    def recording(colorizer, src, info, timeline, first, *args):
+        coloured.append(first)
+        return original(colorizer, src, info, timeline, first, *args)
+
+    monkeypatch.setattr(video_job, "colour_segment", recording)
+    assert colorizer.colorize_video(src, dst, segment_frames=6, progress=False)["resumed"]
+    assert coloured == [6]  # segment 1, whose saved state was lost, is coloured again from segment 0's
+    assert all(np.array_equal(a, b) for a, b in zip(decoded_frames(dst), whole, strict=True))
+
+    folder.mkdir()
+    (folder / "timeline.json").write_text(json.dumps(Timeline(pts=[0], damaged=[], cuts=[]).to_json()))  # parts without their record
+    coloured.clear()
+    dst.unlink()
+    summary = colorizer.colorize_video(src, dst, segment_frames=6, progress=False)
+    assert not summary["resumed"] and summary["frames"] == 18 and coloured == [0, 6, 12]
 
 
 RUN_JOB = """

@@ -38,7 +38,7 @@ def exact_pan(previous: np.ndarray, current: np.ndarray) -> temporal.Motion:
     backward[..., 0] = 1
     trusted = np.ones(current.shape, bool)
     trusted[:, -1] = False
-    return temporal.Motion(backward, -backward, trusted)
+    return temporal.Motion(backward, -backward, trusted, previous, current, max_levels=12 * 2.55)
 
 
 def running(predicted: list[np.ndarray], moves: list[temporal.Motion], memory: float) -> tuple[list[np.ndarray], list[np.ndarray]]:

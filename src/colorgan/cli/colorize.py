@@ -51,7 +51,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog=PROG, description=__doc__)
     p.add_argument("checkpoint", help="a .ckpt written by colorgan-train, an export folder, or hf://owner/name[@revision] on the Hugging Face Hub")
     p.add_argument("inputs", nargs="+", help="image or video files (mp4, mkv, mov, avi, webm), folders (recursive) or glob patterns")
-    p.add_argument("-o", "--out", required=True, help="output folder (input names are mirrored into it)")
+    p.add_argument(
+        "-o", "--out", required=True, help="output folder (input names are mirrored into it), or for one input its output file (film.mkv: the container)"
+    )
     p.add_argument("--render-factor", type=int, default=None, help="model resolution: long side = 16 x N (default: the training size)")
     p.add_argument("--compare", action="store_true", help="write grey | colour side by side")
     p.add_argument(
@@ -79,6 +81,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def targets(out: Path, sources: list) -> list[Path]:
+    """Each input's output: mirrored into the folder `out`, or `out` itself when it names a file (one input)."""
+    names_a_file = out.is_file() or (not out.exists() and out.suffix.lower() in KEEP_SUFFIXES | VIDEO_SUFFIXES)
+    if not names_a_file:
+        return [out / s.name if Path(s.name).suffix.lower() in VIDEO_SUFFIXES else output_path(out, s.name) for s in sources]
+    if len(sources) != 1:
+        raise UserError(f"-o {out} names a file, and {len(sources)} inputs were given: give an output folder")
+    video_in, video_out = Path(sources[0].name).suffix.lower() in VIDEO_SUFFIXES, out.suffix.lower() in VIDEO_SUFFIXES
+    if video_in != video_out:
+        kinds = "mp4, mkv, mov, avi or webm" if video_in else ", ".join(sorted(s.lstrip(".") for s in KEEP_SUFFIXES))
+        raise UserError(f"-o {out}: {sources[0].name} is a {'video' if video_in else 'photo'}: end the output's name in {kinds}, or give a folder")
+    return [out]
+
+
 def hints_by_name(args: argparse.Namespace, sources: list) -> dict[str, list]:
     """Each input's hints as given (by its name as mirrored into the output, or its file name) from --hint or --hints:
     a list of hint objects, which for a video may name their frame."""
@@ -96,6 +112,10 @@ def hints_by_name(args: argparse.Namespace, sources: list) -> dict[str, list]:
         ) from exc
     if not isinstance(table, dict) or not all(isinstance(items, list) for items in table.values()):
         raise UserError(f"--hints {args.hints} must map photo names to lists of hints")
+    names = {s.name for s in sources} | {Path(s.name).name for s in sources}
+    unknown = sorted(set(table) - names)
+    if unknown:
+        raise UserError(f"--hints {args.hints} names {', '.join(unknown)}, which no input is: name each input as it is mirrored into -o, or by its file name")
     return table
 
 
@@ -130,16 +150,27 @@ def colour_video(colorizer: Colorizer, source, target: Path, args: argparse.Name
 def main(argv: list[str] | None = None) -> None:
     """Console entry point; exits 1 if any input could not be coloured."""
     args = parse_args(argv)
-    out_dir = Path(args.out)
+    try:
+        failures, sources = colour_all(args)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        sys.exit(130)
+    done = len(sources) - failures
+    print(f"{done} of {len(sources)} files coloured into {args.out}" + (f"; {failures} skipped" if failures else ""))
+    sys.exit(1 if failures else 0)
+
+
+def colour_all(args: argparse.Namespace) -> tuple[int, list]:
+    """Colour every input; returns (how many were skipped, the inputs)."""
     failures = 0
     with report_user_errors(PROG):
         colorizer = Colorizer.from_checkpoint(args.checkpoint, device=args.device)
-        sources = gather_sources(args.inputs, IMAGE_SUFFIXES | VIDEO_SUFFIXES)
+        sources = sorted(gather_sources(args.inputs, IMAGE_SUFFIXES | VIDEO_SUFFIXES), key=lambda s: s.name)
+        outputs = targets(Path(args.out), sources)
         hints = hints_by_name(args, sources)
         colorizer.check_hints(hints)
-        for source in tqdm(sorted(sources, key=lambda s: s.name), desc="colorize", unit="file"):
+        for source, target in tqdm(list(zip(sources, outputs)), desc="colorize", unit="file"):
             video = Path(source.name).suffix.lower() in VIDEO_SUFFIXES
-            target = out_dir / source.name if video else output_path(out_dir, source.name)
             if target.resolve() == Path(source.path).resolve():
                 tqdm.write(f"{PROG}: skipped {source.path}: the output would overwrite it; choose another -o", file=sys.stderr)
                 failures += 1
@@ -160,9 +191,7 @@ def main(argv: list[str] | None = None) -> None:
                 failures += 1
                 continue
             save_atomic(side_by_side(grey, colour) if args.compare else colour, target)
-    done = len(sources) - failures
-    print(f"{done} of {len(sources)} files coloured into {out_dir}" + (f"; {failures} skipped" if failures else ""))
-    sys.exit(1 if failures else 0)
+    return failures, sources
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ stored orientation with the same rotation, as the input is.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -28,8 +29,9 @@ SEGMENT_FORMAT = "nut"  # FFmpeg's own container keeps any time base exactly (Ma
 @dataclass(frozen=True)
 class VideoInfo:
     """What a video's first video stream is: stored size, exact average rate, time base, rotation (degrees
-    counter-clockwise that display applies), how many audio streams it has, and the length its header declares
-    (seconds; None when it declares none)."""
+    counter-clockwise that display applies, from its first frame that decodes), how many audio streams it has, and
+    the length its header declares for the video (seconds; the container's when the stream declares none; None
+    when neither does)."""
 
     width: int
     height: int
@@ -62,10 +64,8 @@ def probe(path: str | Path) -> VideoInfo:
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
         if not rate or not stream.width:
             raise UserError(f"{path}: its video stream has no frame rate or size (damaged header?)")
-        rotation = 0
-        for frame in decode_stream(container):
-            rotation = frame[1].rotation if frame[1] is not None else 0
-            break
+        rotation = next((frame.rotation for _, frame in decode_stream(container) if frame is not None), 0)
+        declared = stream.duration * stream.time_base if stream.duration else container.duration and container.duration / av.time_base
         return VideoInfo(
             stream.width,
             stream.height,
@@ -73,13 +73,14 @@ def probe(path: str | Path) -> VideoInfo:
             Fraction(stream.time_base),
             int(round(rotation / 90)) * 90 % 360,
             len(container.streams.audio),
-            container.duration / av.time_base if container.duration else None,
+            float(declared) if declared else None,
         )
 
 
 def decode_stream(container: av.container.InputContainer) -> Iterator[tuple[int, av.VideoFrame | None]]:
-    """(pts, frame) for every video packet's frame in display order; frame None for a packet that does not decode
-    or a frame the decoder marks corrupt (the caller reports and fills it)."""
+    """(pts, frame) for every video packet's frame, in the order the decoder gives them (display order; a packet that
+    does not decode comes where it is stored); frame None for such a packet or a frame the decoder marks corrupt
+    (the caller sorts by pts, reports and fills it)."""
     stream = container.streams.video[0]
     stream.thread_type = "AUTO"
     packets = container.demux(stream)
@@ -156,6 +157,15 @@ class SegmentWriter:
         self.stream.time_base = info.time_base
         self.stream.codec_context.time_base = info.time_base
 
+    def __enter__(self) -> SegmentWriter:
+        return self
+
+    def __exit__(self, error_type, *_) -> None:
+        if error_type is None:
+            self.close()
+        else:  # the segment is abandoned: its file is not finished
+            self.container.close()
+
     def write(self, rgb: np.ndarray, pts: int) -> None:
         """Encode one upright RGB frame at `pts` (the input's time base)."""
         stored = np.ascontiguousarray(np.rot90(rgb, -self.info.rotation // 90)) if self.info.rotation else rgb
@@ -171,8 +181,9 @@ class SegmentWriter:
 
 def _timed(packets: Iterator[av.Packet]) -> Iterator[tuple[Fraction, av.Packet]]:
     for packet in packets:
-        if packet.dts is not None and packet.size:
-            yield packet.dts * packet.time_base, packet
+        time = packet.dts if packet.dts is not None else packet.pts
+        if time is not None and packet.size:  # the demuxer's empty flush packets carry nothing
+            yield time * packet.time_base, packet
 
 
 def _segment_packets(segments: Sequence[Path]) -> Iterator[av.Packet]:
@@ -181,29 +192,55 @@ def _segment_packets(segments: Sequence[Path]) -> Iterator[av.Packet]:
             yield from container.demux(container.streams.video[0])
 
 
+@contextmanager
+def _output(out: Path, source: av.container.InputContainer, info: VideoInfo, add_video: Callable[[av.container.OutputContainer], av.VideoStream]):
+    """`out` (container from its name) opened with a video stream (`add_video`) and a copy of each of `source`'s audio
+    streams, its header written: (container, video stream, audio streams by the source's index). One line when the
+    container cannot hold them."""
+    try:
+        container = av.open(str(out), "w")
+    except ValueError as exc:
+        raise UserError(f"cannot write a video named {out.name} ({exc}): end the output's name in .mp4, .mkv, .mov, .avi or .webm") from exc
+    with container:
+        video = add_video(container)
+        video.time_base, video.codec_context.framerate = info.time_base, info.rate
+        if info.rotation:
+            video.set_display_rotation(info.rotation)
+        audio = {}
+        for stream in source.streams.audio:
+            try:
+                audio[stream.index] = container.add_stream_from_template(stream)
+            except (ValueError, av.FFmpegError) as exc:
+                raise UserError(f"the audio ({stream.codec_context.name}) cannot go into a {out.suffix} file ({exc}): choose .mkv or .mov") from exc
+        try:
+            container.start_encoding()
+        except (ValueError, av.FFmpegError) as exc:
+            raise UserError(f"a {out.suffix} file cannot hold this video's streams ({exc}): choose .mkv") from exc
+        yield container, video, audio
+
+
+def check_output(source: str | Path, out: Path, info: VideoInfo, encoding: Encoding) -> None:
+    """Fail now, in one line, if a file named like `out` cannot hold the coloured video and `source`'s audio: before
+    any frame is coloured rather than at the end. Writes `out` (an empty video) and removes it."""
+
+    def add_video(container: av.container.OutputContainer) -> av.VideoStream:
+        stream = container.add_stream(encoding.codec, rate=info.rate, options=encoding.options)
+        stream.width, stream.height, stream.pix_fmt = info.width, info.height, encoding.pix_fmt
+        return stream
+
+    try:
+        with open_input(source) as src, _output(out, src, info, add_video):
+            pass
+    finally:
+        out.unlink(missing_ok=True)
+
+
 def assemble(source: str | Path, segments: Sequence[Path], out: Path, info: VideoInfo) -> None:
     """Write `out` (container from its name): the segments' video by stream copy, in order, and every audio
     stream of `source` copied packet for packet, interleaved by time."""
     with av.open(str(segments[0])) as first, open_input(source) as src:
-        try:
-            container = av.open(str(out), "w")
-        except ValueError as exc:
-            raise UserError(f"cannot write a video named {out.name} ({exc}): end the output's name in .mp4, .mkv, .mov, .avi or .webm") from exc
-        with container:
-            video = container.add_stream_from_template(first.streams.video[0])
-            video.time_base, video.codec_context.framerate = info.time_base, info.rate
-            if info.rotation:
-                video.set_display_rotation(info.rotation)
-            audio = {}
-            for stream in src.streams.audio:
-                try:
-                    audio[stream.index] = container.add_stream_from_template(stream)
-                except (ValueError, av.FFmpegError) as exc:
-                    raise UserError(f"the audio ({stream.codec_context.name}) cannot go into a {out.suffix} file ({exc}): choose .mkv or .mov") from exc
-            try:
-                container.start_encoding()
-            except (ValueError, av.FFmpegError) as exc:
-                raise UserError(f"a {out.suffix} file cannot hold this video's streams ({exc}): choose .mkv") from exc
+        template = first.streams.video[0]
+        with _output(out, src, info, lambda container: container.add_stream_from_template(template)) as (container, video, audio):
             audio_packets = src.demux(list(src.streams.audio)) if audio else iter(())
             for _, packet in heapq.merge(_timed(_segment_packets(segments)), _timed(audio_packets), key=lambda item: item[0]):
                 packet.stream = video if packet.stream.type == "video" else audio[packet.stream.index]

@@ -5,8 +5,9 @@ The job lives in a hidden folder beside the output, `.NAME.colorgan-job/`, which
 - `timeline.json`: every frame's timestamp, the damaged frames and the shots (the first, decoding pass);
 - `seg-NNNNN.nut`: coloured video of at most `segment_frames` frames of one shot, each written under a
   temporary name and renamed when complete; a segment that continues a shot starts from the state its
-  predecessor left in `seg-NNNNN.carry.npz` (written before the segment is renamed), so a resumed job colours
-  exactly as an uninterrupted one (batches start at segment starts, H.264 encoding is deterministic);
+  predecessor left in `seg-NNNNN.carry.npz` (written before the segment is renamed; a segment is done only when
+  both are there), so a resumed job colours exactly as an uninterrupted one (batches start at segment starts,
+  H.264 encoding is deterministic);
 - the output, assembled there by stream copy with the input's audio, then renamed onto its final name.
 
 Frames stream decoder -> model (in batches) -> encoder; memory does not grow with the video's length.
@@ -19,7 +20,7 @@ import json
 import os
 import shutil
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +33,7 @@ from colorgan.errors import UserError
 from colorgan.hints import Hint
 from colorgan.io import atomic_path, write_json_atomic
 from colorgan.video import temporal, track
-from colorgan.video.io import X264_PRESETS, SegmentWriter, VideoInfo, assemble, encoding_for, probe, read_frames
+from colorgan.video.io import X264_PRESETS, Encoding, SegmentWriter, VideoInfo, assemble, check_output, encoding_for, probe, read_frames
 from colorgan.video.mixed import is_colour_frame
 from colorgan.video.shots import Timeline, scan
 
@@ -42,9 +43,9 @@ JOB_VERSION = 2
 @dataclass(frozen=True)
 class VideoOptions:
     """How a video is coloured: the model's render factor, temporal stabilisation ('flow' or 'none') and its
-    memory, hints by frame index, frames in colour kept, H.264 quality (CRF) and preset, batch and segment size.
+    memory, hints by frame index, frames in colour kept, H.264 quality (CRF, 0 lossless to 51) and preset, batch and segment size (frames).
     The preset is x264's `faster`: half `medium`'s encoding time at CRF 18 for 0.2 dB of PSNR on grainy 640x480 film
-    (experiments/benchmarks/README.md). An unknown mode or preset, or a memory outside [0, 1), is one line on construction."""
+    (experiments/benchmarks/README.md). An unknown mode or preset, a memory outside [0, 1), a CRF outside 0-51 or a size below one is one line on construction."""
 
     render_factor: int | None = None
     temporal: str = "flow"
@@ -63,6 +64,11 @@ class VideoOptions:
             raise UserError(f"--preset {self.preset!r}: choose one of {', '.join(X264_PRESETS)}")
         if not 0 <= self.memory < 1:
             raise UserError(f"memory {self.memory}: give a number from 0 (no averaging) to below 1")
+        if not 0 <= self.crf <= 51:
+            raise UserError(f"--crf {self.crf}: give a quality from 0 (lossless) to 51 (smallest file)")
+        for name in ("batch_size", "segment_frames"):
+            if getattr(self, name) < 1:
+                raise UserError(f"{name}={getattr(self, name)}: give at least 1 frame")
 
 
 @dataclass
@@ -75,16 +81,24 @@ class Carry:
     count: np.ndarray
     hints: list[Hint]
 
-    def save(self, path: Path) -> None:
-        rows = np.array([[h.x, h.y, *h.color, h.size or 0.0] for h in self.hints], dtype=np.float64).reshape(-1, 5)
-        with atomic_path(path) as tmp, open(tmp, "wb") as f:
-            np.savez(f, light=self.light, ab=self.ab, count=self.count, hints=rows)
 
-    @classmethod
-    def load(cls, path: Path) -> Carry:
-        with np.load(path) as data:
-            hints = [Hint(x, y, (a, b), size or None) for x, y, a, b, size in data["hints"].tolist()]
-            return cls(data["light"], data["ab"], data["count"], hints)
+def save_carry(carry: Carry | None, path: Path) -> None:
+    """Write a segment's end state (None: its shot has no decoded frame yet) for the segment that continues the shot."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        if carry is None:
+            np.savez(f)
+        else:
+            rows = np.array([[h.x, h.y, *h.color, h.size or 0.0] for h in carry.hints], dtype=np.float64).reshape(-1, 5)
+            np.savez(f, light=carry.light, ab=carry.ab, count=carry.count, hints=rows)
+
+
+def load_carry(path: Path) -> Carry | None:
+    """The state `save_carry` wrote."""
+    with np.load(path) as data:
+        if "light" not in data:
+            return None
+        hints = [Hint(x, y, (a, b), size or None) for x, y, a, b, size in data["hints"].tolist()]
+        return Carry(data["light"], data["ab"], data["count"], hints)
 
 
 def job_folder(dst: Path) -> Path:
@@ -136,16 +150,16 @@ def _check_paths(src: Path, dst: Path) -> None:
 
 
 def _open_job(folder: Path, identity: dict) -> bool:
-    """Make `folder` the job described by `identity`; True when it resumes an earlier run of the same job."""
+    """Make `folder` the job described by `identity`; True when it resumes an earlier run of the same job. Anything
+    else there (another job's parts, or parts whose record is gone) is removed."""
     record = folder / "job.json"
-    if record.is_file():
-        try:
-            if json.loads(record.read_text()) == identity:
-                return True
-        except ValueError:
-            pass
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        if json.loads(record.read_text()) == identity:
+            return True
+    except (OSError, ValueError):
+        pass
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
     write_json_atomic(record, identity)
     return False
 
@@ -219,7 +233,6 @@ class SegmentColourer:
         self.placed: list[list[Hint]] = []
         self.render = colorizer.render_shape(*self.frame_shape, options.render_factor)
         self.solver = temporal.dis_flow()
-        self.needs_flow = options.temporal == "flow" or bool(options.hints)
 
     def _small(self, x: torch.Tensor) -> torch.Tensor:
         return F.interpolate(x, size=self.render, mode="bilinear", antialias=True, align_corners=False)
@@ -233,7 +246,8 @@ class SegmentColourer:
         light, hints = (self.carry.light, self.carry.hints) if self.carry is not None else (None, [])
         moves, frame_hints = [], []
         for (index, _), next_light in zip(items, lights):
-            move = temporal.motion(self.solver, light, next_light) if light is not None and self.needs_flow else None
+            needs_flow = self.options.temporal == "flow" or hints  # hints carried from the previous frame follow the flow
+            move = temporal.motion(self.solver, light, next_light) if light is not None and needs_flow else None
             hints = track.place(track.follow(hints, move, self.frame_shape) if move is not None else [], self.options.hints.get(index, []))
             moves.append(move)
             frame_hints.append(hints)
@@ -308,29 +322,35 @@ def job_identity(src: Path, colorizer, options: VideoOptions) -> dict:
 
 
 def colour_segments(
-    colorizer, src: Path, dst: Path, folder: Path, info: VideoInfo, timeline: Timeline, options: VideoOptions, progress: bool | Callable[[int, int], None]
+    colorizer,
+    src: Path,
+    folder: Path,
+    info: VideoInfo,
+    timeline: Timeline,
+    options: VideoOptions,
+    encoding: Encoding,
+    progress: bool | Callable[[int, int], None],
 ) -> list[Path]:
     """Colour every segment the job folder does not hold yet, each written complete or not at all, with the temporal
     state a continuing shot carries into the next segment; returns the segment files in order. `progress`: a tqdm
     bar (True), none (False), or a callable told (frames done, total) after each frame."""
     segments = plan_segments(timeline, options.segment_frames)
     paths = [folder / f"seg-{k:05d}.nut" for k in range(len(segments))]
-    done = sum(end - first for (first, end, _), path in zip(segments, paths) if path.is_file())
-    encoding = encoding_for(dst.suffix, options.crf, options.preset, info.width, info.height)
+    carries = [path.with_suffix(".carry.npz") if k + 1 < len(segments) and segments[k + 1][2] else None for k, path in enumerate(paths)]
+    finished = [path.is_file() and (carry is None or carry.is_file()) for path, carry in zip(paths, carries)]
+    done = sum(end - first for (first, end, _), ok in zip(segments, finished) if ok)
     report = progress if callable(progress) else None
     with tqdm(total=len(timeline.pts), initial=done, unit="frame", desc=f"colour {src.name}", disable=progress is not True) as tqdm_bar:
         bar = FrameProgress(tqdm_bar, done, len(timeline.pts), report)
         for k, ((first, end, continues), path) in enumerate(zip(segments, paths)):
-            if path.is_file():
+            if finished[k]:
                 continue
-            saved = paths[k - 1].with_suffix(".carry.npz")
-            carry = Carry.load(saved) if continues and saved.is_file() else None  # none saved: the shot had no good frame yet
+            carry = load_carry(carries[k - 1]) if continues else None
             with atomic_path(path) as tmp:
-                writer = SegmentWriter(tmp, info, encoding)
-                carry = colour_segment(colorizer, src, info, timeline, first, end, carry, options, writer, bar)
-                writer.close()
-                if k + 1 < len(segments) and segments[k + 1][2] and carry is not None:
-                    carry.save(path.with_suffix(".carry.npz"))
+                with SegmentWriter(tmp, info, encoding) as writer:
+                    carry = colour_segment(colorizer, src, info, timeline, first, end, carry, options, writer, bar)
+                if carries[k] is not None:
+                    save_carry(carry, carries[k])
     return paths
 
 
@@ -353,8 +373,15 @@ def colorize_video(
     options = VideoOptions(**{**asdict(options), "hints": with_ab_hints(options.hints)})
     folder = job_folder(dst)
     resumed = _open_job(folder, job_identity(src, colorizer, options))
+    encoding = encoding_for(dst.suffix, options.crf, options.preset, info.width, info.height)
+    check_output(src, folder / f"check{dst.suffix}", info, encoding)
     timeline = _timeline(folder, src, info, progress is True, timeline)
-    paths = colour_segments(colorizer, src, dst, folder, info, timeline, options, progress)
+    try:
+        options = replace(options, hints=track.fit_to_video(options.hints, upright_shape(info), timeline))
+    except UserError:  # the hints are part of what the job is: with others it is another job
+        shutil.rmtree(folder)
+        raise
+    paths = colour_segments(colorizer, src, folder, info, timeline, options, encoding, progress)
     assembled = folder / f"output{dst.suffix}"  # the output's own suffix: FFmpeg picks the container from it
     assemble(src, paths, assembled, info)
     shots = [{"first": first, "end": end, "start_s": float(timeline.pts[first] * info.time_base)} for first, end in timeline.shots()]
@@ -369,5 +396,6 @@ def colorize_video(
     }
     write_json_atomic(shots_path(dst), {k: v for k, v in summary.items() if k != "resumed"})
     os.replace(assembled, dst)
+    (folder / "job.json").unlink()  # first: parts a kill leaves during the removal are never taken for this job's
     shutil.rmtree(folder)
     return summary

@@ -24,13 +24,50 @@ from colorgan.color import L_SCALE
 TEMPORAL_MODES = ("flow", "none")
 
 
+def sample(field: np.ndarray, x: float, y: float) -> np.ndarray:
+    """Bilinear sample of a (h, w) or (h, w, c) field at one point (clamped to the image)."""
+    h, w = field.shape[:2]
+    x, y = min(max(x, 0.0), w - 1.0), min(max(y, 0.0), h - 1.0)
+    x0, y0 = min(int(x), max(w - 2, 0)), min(int(y), max(h - 2, 0))
+    x1, y1 = min(x0 + 1, w - 1), min(y0 + 1, h - 1)
+    fx, fy = x - x0, y - y0
+    top = field[y0, x0] * (1 - fx) + field[y0, x1] * fx
+    bottom = field[y1, x0] * (1 - fx) + field[y1, x1] * fx
+    return top * (1 - fy) + bottom * fy
+
+
+def round_trip_agrees(out: np.ndarray, back: np.ndarray) -> np.ndarray:
+    """Where a flow `out` (..., 2) and the opposite flow `back` sampled where it lands cancel: the forward-backward test
+    |out + back|^2 <= 0.01 (|out|^2 + |back|^2) + 0.5."""
+    return np.square(out + back).sum(-1) <= 0.01 * (np.square(out).sum(-1) + np.square(back).sum(-1)) + 0.5
+
+
 @dataclass
 class Motion:
-    """Flow between a previous frame and the current one, both ways, at the render size (pixels, (h, w, 2))."""
+    """Flow between a previous frame and the current one, both ways, at the render size (pixels, (h, w, 2)), and the
+    two frames' lightness (uint8 levels, (h, w))."""
 
     backward: np.ndarray  # current -> previous: where each current pixel was
     forward: np.ndarray  # previous -> current: where each previous pixel went
     trusted: np.ndarray  # (h, w) bool: current pixels whose backward flow passes the forward-backward test
+    previous: np.ndarray
+    current: np.ndarray
+    max_levels: float  # how far a point's lightness may change from frame to frame (uint8 levels)
+
+    def carry(self, x: float, y: float) -> tuple[float, float] | None:
+        """Where the previous frame's point (x, y) is in the current frame, or None when it is lost: out of the frame,
+        landing where the flow is not trusted, the flows from it and back not cancelling, or its lightness changed
+        (covered by something else)."""
+        h, w = self.current.shape
+        out = sample(self.forward, x, y)
+        nx, ny = x + float(out[0]), y + float(out[1])
+        if not (0 <= nx <= w - 1 and 0 <= ny <= h - 1) or not self.trusted[int(round(ny)), int(round(nx))]:
+            return None
+        if not round_trip_agrees(out, sample(self.backward, nx, ny)):
+            return None
+        if abs(float(sample(self.current.astype(np.float32), nx, ny)) - float(sample(self.previous.astype(np.float32), x, y))) > self.max_levels:
+            return None
+        return nx, ny
 
 
 def dis_flow(preset: int = cv2.DISOPTICAL_FLOW_PRESET_FAST) -> cv2.DISOpticalFlow:
@@ -58,14 +95,13 @@ def motion(solver: cv2.DISOpticalFlow, previous: np.ndarray, current: np.ndarray
     """Flow both ways between two uint8 lightness images (h, w) and where the backward flow can be trusted."""
     backward = solver.calc(current, previous, None)
     forward = solver.calc(previous, current, None)
-    forward_there = warp(forward, backward)
-    disagreement = np.square(backward + forward_there).sum(-1)
-    consistent = disagreement <= 0.01 * (np.square(backward).sum(-1) + np.square(forward_there).sum(-1)) + 0.5
+    consistent = round_trip_agrees(backward, warp(forward, backward))
     h, w = current.shape
     xs, ys = _grid(h, w)
     inside = (xs + backward[..., 0] >= 0) & (xs + backward[..., 0] <= w - 1) & (ys + backward[..., 1] >= 0) & (ys + backward[..., 1] <= h - 1)
-    same_light = np.abs(warp(previous.astype(np.float32), backward) - current) <= max_dl * 255 / 100
-    return Motion(backward, forward, consistent & inside & same_light)
+    max_levels = max_dl * 255 / 100
+    same_light = np.abs(warp(previous.astype(np.float32), backward) - current) <= max_levels
+    return Motion(backward, forward, consistent & inside & same_light, previous, current, max_levels)
 
 
 def settled_count(memory: float) -> float:

@@ -1,5 +1,5 @@
 """Hints on film: a hint placed on a frame follows its point along the flow to the end of its shot, or until
-the point is lost (its flow fails the forward-backward test: occluded, or out of the frame).
+the point is lost (Motion.carry: out of the frame, occluded, or where the flow cannot be trusted).
 
 Points are in the upright frame's pixels; flow is at the render size, so points are scaled to it and back.
 A hint placed within `REPLACE_RADIUS` pixels (or its own size) of a carried one replaces it; others add.
@@ -14,21 +14,10 @@ import numpy as np
 
 from colorgan.errors import UserError
 from colorgan.hints import Hint, hints_from_json
+from colorgan.video.shots import Timeline
 from colorgan.video.temporal import Motion
 
 REPLACE_RADIUS = 8.0
-
-
-def _sample(field: np.ndarray, x: float, y: float) -> np.ndarray:
-    """Bilinear sample of a (h, w, c) field at a point (clamped to the image)."""
-    h, w = field.shape[:2]
-    x, y = min(max(x, 0.0), w - 1.0), min(max(y, 0.0), h - 1.0)
-    x0, y0 = min(int(x), w - 2) if w > 1 else 0, min(int(y), h - 2) if h > 1 else 0
-    fx, fy = x - x0, y - y0
-    x1, y1 = min(x0 + 1, w - 1), min(y0 + 1, h - 1)
-    top = field[y0, x0] * (1 - fx) + field[y0, x1] * fx
-    bottom = field[y1, x0] * (1 - fx) + field[y1, x1] * fx
-    return top * (1 - fy) + bottom * fy
 
 
 def hints_by_frame(items: Sequence[dict]) -> dict[int, list[Hint]]:
@@ -42,16 +31,37 @@ def hints_by_frame(items: Sequence[dict]) -> dict[int, list[Hint]]:
     return {frame: hints_from_json(group) for frame, group in frames.items()}
 
 
+def fit_to_video(hints: dict[int, list[Hint]], frame_shape: tuple[int, int], timeline: Timeline) -> dict[int, list[Hint]]:
+    """Hints by frame checked against the video before any frame is coloured: one line for a frame past its end or a
+    point outside its (upright) frames. A hint on a frame that does not decode applies from the next frame of its
+    shot that does (none: it has no frame to go on)."""
+    (H, W), frames, damaged = frame_shape, len(timeline.pts), set(timeline.damaged)
+    fitted: dict[int, list[Hint]] = {}
+    for frame, items in sorted(hints.items()):
+        if frame >= frames:
+            raise UserError(f"a hint is on frame {frame}, and the video has {frames} frames (numbered from 0): put it on an earlier one")
+        for hint in items:
+            if not (0 <= hint.x < W and 0 <= hint.y < H):
+                raise UserError(
+                    f"a hint on frame {frame} at ({hint.x:g}, {hint.y:g}) is outside the video's {W}x{H} frames: x, y are pixels from the top-left corner"
+                )
+        end = next(end for first, end in timeline.shots() if first <= frame < end)
+        decoded = next((i for i in range(frame, end) if i not in damaged), None)
+        if decoded is not None:
+            fitted.setdefault(decoded, []).extend(items)
+    return fitted
+
+
 def follow(hints: Sequence[Hint], move: Motion, frame_shape: tuple[int, int]) -> list[Hint]:
     """The hints moved along the forward flow onto the current frame; those whose point is lost are dropped."""
     (H, W), (h, w) = frame_shape, move.forward.shape[:2]
     sx, sy = w / W, h / H
     kept = []
     for hint in hints:
-        x, y = (hint.x + 0.5) * sx - 0.5, (hint.y + 0.5) * sy - 0.5
-        nx, ny = np.array([x, y]) + _sample(move.forward, x, y)
-        if not (0 <= nx <= w - 1 and 0 <= ny <= h - 1) or not move.trusted[int(round(ny)), int(round(nx))]:
+        carried = move.carry((hint.x + 0.5) * sx - 0.5, (hint.y + 0.5) * sy - 0.5)
+        if carried is None:
             continue
+        nx, ny = carried
         kept.append(replace(hint, x=float(min(max((nx + 0.5) / sx - 0.5, 0), W - 1)), y=float(min(max((ny + 0.5) / sy - 0.5, 0), H - 1))))
     return kept
 
