@@ -10,10 +10,12 @@ import numpy as np
 import pytest
 import torch
 
+from clips import decoded_frames
+from clips import write_clip as write_rotated_clip
 from colorgan.errors import UserError
 from colorgan.evaluate.run import run
-from colorgan.video.data import read_frames
-from colorgan.video.metrics import cdc, channel_histograms
+from colorgan.video.data import upright_frames
+from colorgan.video.metrics import cdc
 from conftest import compose_config
 
 
@@ -63,7 +65,7 @@ def test_frames_metrics_and_temporal_measures_per_video(tmp_path, tiny_checkpoin
         assert all(math.isfinite(rows[row][key]) for key in ("psnr", "ssim", "de2000", "cf", "cdc", "ewarp_dis"))
     assert rows["grey (ab = 0)"]["cf"] < 0.01 and rows["truth (the colour video)"]["cf"] > 20
     # the truth's CDC is TCVC's CDC of the decoded frames, averaged over the two videos
-    truth = [cdc(np.stack([channel_histograms(f.permute(1, 2, 0).numpy()) for f in read_frames(clips / name)])) for name in ("a.mp4", "nested/b.mkv")]
+    truth = [cdc(decoded_frames(clips / name)) for name in ("a.mp4", "nested/b.mkv")]
     assert rows["truth (the colour video)"]["cdc"] == pytest.approx(np.mean(truth), rel=1e-9)
     assert record["videos"]["a.mp4"]["truth (the colour video)"]["cdc"] == pytest.approx(truth[0], rel=1e-9)
     markdown = (Path(record["output_dir"]) / "results.md").read_text()
@@ -86,6 +88,14 @@ def test_bad_videos_are_one_line_errors(tmp_path, tiny_checkpoint, make, message
     cfg = compose_config(tmp_path / "out", f"ckpt_path={tiny_checkpoint}", "data=video", f"data.root={folder}", "logger=none", config_name="eval")
     with pytest.raises(UserError, match=message):
         run(cfg)
+
+
+def test_a_rotated_video_is_scored_upright_as_colorgan_colorize_colours_it(tmp_path):
+    stored = [np.random.default_rng(t).integers(0, 256, (48, 64, 3), dtype=np.uint8) for t in range(3)]
+    path = write_rotated_clip(tmp_path / "phone.mp4", stored, audio=False, rotation=90)
+    upright = [frame.permute(1, 2, 0).numpy() for frame in upright_frames(path)]
+    assert all(np.array_equal(a, np.rot90(b)) for a, b in zip(upright, decoded_frames(path), strict=True))
+    assert upright[0].shape == (64, 48, 3)
 
 
 def test_shot_batches_never_cross_a_cut():

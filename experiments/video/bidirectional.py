@@ -33,7 +33,7 @@ from colorgan.color import AB_SCALE, L_SCALE, model_to_rgb_in_gamut, rgb_to_mode
 from colorgan.inference import Colorizer
 from colorgan.metrics import colourfulness
 from colorgan.video import temporal
-from colorgan.video.data import read_frames
+from colorgan.video.data import upright_frames
 from colorgan.video.metrics import InputFlow, VideoConsistency
 
 WAYS = {"forward 0.9": ("forward", 0.9), "forward 0.999": ("forward", 0.999), "two-sided 0.9": ("two-sided", 0.9), "two-sided 0.999": ("two-sided", 0.999)}
@@ -110,7 +110,7 @@ def grain(colorizer: Colorizer, count: int = 40, height: int = 240, width: int =
 def clips(colorizer: Colorizer, root: Path, names: list[str]) -> dict:
     scores: dict[str, list[dict]] = {}
     for name in names:
-        truth = [frame.permute(1, 2, 0).numpy() for frame in read_frames(root / "colour" / f"{name}.mkv")]
+        truth = [frame.permute(1, 2, 0).numpy() for frame in upright_frames(root / "colour" / f"{name}.mkv")]
         shot = Shot(colorizer, truth)  # greyed by the colour contract: each frame's own L
         input_flow = InputFlow()
         grey = shot.display(torch.zeros(len(truth), 2, *truth[0].shape[:2]))[:, 0].numpy()  # the grey input, as the eval's

@@ -36,7 +36,7 @@ from colorgan.propagation import propagate
 from colorgan.video.data import VideoFolder
 from colorgan.video.io import probe
 from colorgan.video.job import SegmentColourer, VideoOptions
-from colorgan.video.metrics import InputFlow, VideoConsistency
+from colorgan.video.metrics import CDC_GAPS, InputFlow, VideoConsistency
 from colorgan.video.shots import scan
 from colorgan.video.temporal import TEMPORAL_MODES
 
@@ -131,7 +131,11 @@ def score_video(
 ) -> tuple[dict, list]:
     """Score one video of `folder`: every row's frame metrics (updated in `rows`) and its temporal measures, with the
     true video's; returns ({"frames": n, row: {"cdc", "ewarp_dis"}, ...}, the first frame of every row and the truth)."""
-    cuts = set(scan(video, probe(video), progress=False).cuts)
+    timeline = scan(video, probe(video), progress=False)
+    length = min(len(timeline.pts), folder.max_frames or len(timeline.pts))
+    if length <= max(CDC_GAPS):  # before any frame is coloured
+        raise UserError(f"{video}: CDC needs at least {max(CDC_GAPS) + 1} frames, and {length} are scored: give longer videos (or a larger data.max_frames)")
+    cuts = set(timeline.cuts)
     hints: dict[int, dict[int, list[Hint]]] = {n: {} for n in counts if n}  # per count: frame index -> the hints given there
     baselines = baseline_rows(players, counts)
     flows, consistency = InputFlow(), {row: VideoConsistency() for row in (*rows, TRUTH)}
@@ -151,10 +155,7 @@ def score_video(
             rows[row].update(pred.to(device), true.to(device))
         first = first or [*(preds[row][:1] for row in rows), true[:1]]
         frames += len(batch)
-    try:
-        return {"frames": frames} | {row: c.compute() for row, c in consistency.items()}, first
-    except UserError as exc:  # too short for CDC
-        raise UserError(f"{video}: {exc}") from None
+    return {"frames": frames} | {row: c.compute() for row, c in consistency.items()}, first
 
 
 def temporal_means(videos: dict[str, dict[str, Any]], row: str) -> dict[str, float]:

@@ -12,20 +12,17 @@ import av
 import torch
 
 from colorgan.errors import UserError
+from colorgan.video.io import VIDEO_SUFFIXES, open_input, probe, upright_rgb
 
-VIDEO_SUFFIXES = {".mp4", ".mkv", ".mov", ".avi", ".webm"}
 
-
-def read_frames(path: str | Path, max_frames: int | None = None) -> Iterator[torch.Tensor]:
-    """The frames of a video's first video stream in presentation order, as uint8 RGB (3, H, W); at most `max_frames`.
-    An unreadable or damaged file is a one-line UserError."""
+def upright_frames(path: str | Path, max_frames: int | None = None) -> Iterator[torch.Tensor]:
+    """The frames of a video's first video stream in presentation order, upright (as colorgan-colorize turns them), as
+    uint8 RGB (3, H, W); at most `max_frames`. An unreadable or damaged file is a one-line UserError."""
+    rotation = probe(path).rotation
     try:
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise UserError(f"{path}: has no video stream")
-            frames = container.decode(container.streams.video[0])
-            for frame in islice(frames, max_frames):
-                yield torch.from_numpy(frame.to_ndarray(format="rgb24")).permute(2, 0, 1)
+        with open_input(path) as container:
+            for frame in islice(container.decode(container.streams.video[0]), max_frames):
+                yield torch.from_numpy(upright_rgb(frame, rotation)).permute(2, 0, 1)
     except av.FFmpegError as exc:
         raise UserError(f"{path}: not a readable video ({exc})") from None
 
@@ -59,4 +56,4 @@ class VideoFolder:
         return video.relative_to(root).as_posix() if root.is_dir() else video.name
 
     def frames(self, video: Path) -> Iterator[torch.Tensor]:
-        return read_frames(video, self.max_frames)
+        return upright_frames(video, self.max_frames)

@@ -19,6 +19,9 @@ value is named E_warp(DIS) and is not comparable with published E_warp tables.
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Iterable
+
 import cv2
 import numpy as np
 
@@ -48,13 +51,37 @@ def js_divergence(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     return kl_p / 2 + kl_q / 2
 
 
-def cdc(histograms: np.ndarray) -> float:
-    """CDC of one video from its frames' histograms (T, 3, 256) in frame order; needs 1 + max gap frames."""
-    frames = len(histograms)
-    if frames <= max(CDC_GAPS):
-        raise UserError(f"CDC needs at least {max(CDC_GAPS) + 1} frames (its largest gap is {max(CDC_GAPS)}); this video has {frames}")
-    per_channel = sum(w * js_divergence(histograms[:-d], histograms[d:]).mean(0) for d, w in zip(CDC_GAPS, CDC_WEIGHTS))
-    return float(np.mean(per_channel))
+class CDC:
+    """CDC of one video, frame by frame: `update(frame)` with each 8-bit frame (H, W, 3) in order, `compute()` at the
+    end. Keeps only the last few frames' histograms and each gap's running sum, so memory does not grow with length."""
+
+    def __init__(self) -> None:
+        self.recent: deque[np.ndarray] = deque(maxlen=max(CDC_GAPS))
+        self.sums = {d: np.zeros(3) for d in CDC_GAPS}
+        self.frames = 0
+
+    def update(self, frame: np.ndarray) -> None:
+        histograms = channel_histograms(frame)
+        for d in CDC_GAPS:
+            if len(self.recent) >= d:
+                self.sums[d] += js_divergence(self.recent[-d], histograms)
+        self.recent.append(histograms)
+        self.frames += 1
+
+    def compute(self) -> float:
+        """The mean over channels of the gaps' mean divergences, weighted; needs 1 + max gap frames."""
+        if self.frames <= max(CDC_GAPS):
+            raise UserError(f"CDC needs at least {max(CDC_GAPS) + 1} frames (its largest gap is {max(CDC_GAPS)}); this video has {self.frames}")
+        per_channel = sum(w * self.sums[d] / (self.frames - d) for d, w in zip(CDC_GAPS, CDC_WEIGHTS))
+        return float(np.mean(per_channel))
+
+
+def cdc(frames: Iterable[np.ndarray]) -> float:
+    """CDC of one video's 8-bit frames (H, W, 3), in order."""
+    measure = CDC()
+    for frame in frames:
+        measure.update(frame)
+    return measure.compute()
 
 
 def dis_flow(first: np.ndarray, second: np.ndarray, dis: cv2.DISOpticalFlow | None = None) -> np.ndarray:
@@ -125,15 +152,16 @@ class VideoConsistency:
     (H, W, 3) and what InputFlow.update gave for the same input frame; `compute()` -> {"cdc", "ewarp_dis"}."""
 
     def __init__(self) -> None:
-        self.histograms: list[np.ndarray] = []
-        self.warp_errors: list[float] = []
+        self.cdc = CDC()
+        self.warp_error_sum, self.pairs = 0.0, 0
         self.previous: np.ndarray | None = None
 
     def update(self, frame: np.ndarray, flow: tuple[np.ndarray, np.ndarray] | None) -> None:
-        self.histograms.append(channel_histograms(frame))
+        self.cdc.update(frame)
         if flow is not None:
-            self.warp_errors.append(pair_warp_error(self.previous, frame, *flow))
+            self.warp_error_sum += pair_warp_error(self.previous, frame, *flow)
+            self.pairs += 1
         self.previous = frame
 
     def compute(self) -> dict[str, float]:
-        return {"cdc": cdc(np.stack(self.histograms)), "ewarp_dis": float(np.mean(self.warp_errors))}
+        return {"cdc": self.cdc.compute(), "ewarp_dis": self.warp_error_sum / self.pairs}
