@@ -67,7 +67,7 @@ def test_a_film_is_uploaded_coloured_with_a_hint_and_downloaded(tiny_hint_checkp
     status = wait_until_finished(client, film["id"])
     assert status["state"] == "done" and status["progress"] == {"done": 40, "total": 40}
     result = client.get(f"/api/videos/{film['id']}/result")
-    assert result.status_code == 200
+    assert result.status_code == 200 and f'filename="{clip.stem}_colour.mp4"' in result.headers["content-disposition"]
     (tmp_path / "coloured.mp4").write_bytes(result.content)
     assert len(decoded_frames(tmp_path / "coloured.mp4")) == 40
 

@@ -62,6 +62,7 @@ class Film:
     src: Path
     info: VideoInfo
     timeline: Timeline
+    name: str  # the file's name as uploaded: the download is named after it
     state: str = "uploaded"
     error: str | None = None
     done: int = 0
@@ -202,7 +203,7 @@ async def upload_video(request: Request, file: UploadFile = File(..., descriptio
         src = await save_upload(request, file, folder, jobs.limits.max_bytes)
         info = probe(src)
         check_length(info.declared_s or 0.0, jobs.limits.max_seconds)
-        film = Film(film_id, src, info, scan(src, info, progress=False))
+        film = Film(film_id, src, info, scan(src, info, progress=False), Path(file.filename or "film").name)
         check_length(len(film.timeline.pts) / info.rate, jobs.limits.max_seconds)
         write_thumbnails(film)
         jobs.add(film)
@@ -260,4 +261,4 @@ def video_result(request: Request, film_id: str) -> FileResponse:
     film = film_of(request, film_id)
     if film.state != "done":
         raise HTTPException(409, f"the film is {film.state}, not done")
-    return FileResponse(film.result, filename=f"coloured{film.src.suffix}")
+    return FileResponse(film.result, filename=f"{Path(film.name).stem}_colour{film.src.suffix}")
