@@ -293,6 +293,22 @@ def test_o_names_the_output_file_of_one_input_and_its_container(tiny_checkpoint,
         assert exit_info.value.code == 2 and said in capsys.readouterr().err
 
 
+def test_an_avis_coloured_copy_is_matroska_with_the_same_timing(tiny_checkpoint, tmp_path):
+    frames, _ = grainy_pan(6, (48, 64))
+    src = write_clip(tmp_path / "old.avi", frames, codec="mpeg4")
+    with pytest.raises(SystemExit) as exit_info:
+        colorize_main([tiny_checkpoint, str(src), "-o", str(tmp_path / "out"), "--device", "cpu"])
+    assert exit_info.value.code == 0 and sorted(p.name for p in (tmp_path / "out").iterdir()) == ["old.mkv", "old.mkv.shots.json"]
+    times = []
+    for path in (src, tmp_path / "out" / "old.mkv"):
+        with av.open(str(path)) as container:
+            times.append([round(frame.time, 4) for frame in container.decode(video=0)])
+    assert times[0][0] == 0 and np.allclose(times[0], times[1], atol=0.0011)  # Matroska keeps time to the millisecond
+    assert audio_samples(tmp_path / "out" / "old.mkv") >= audio_samples(src)
+    with pytest.raises(UserError, match="AVI cannot keep the frames' timestamps.*write new.mkv"):
+        Colorizer.from_checkpoint(tiny_checkpoint, device="cpu").colorize_video(src, tmp_path / "new.avi", progress=False)
+
+
 def test_hints_for_a_name_no_input_has_are_one_line_and_refused_hints_leave_no_job(tiny_hint_checkpoint, tmp_path, capsys):
     src = shots_clip(tmp_path / "film.mp4", shot_frames=(4,))
     hints = tmp_path / "hints.json"

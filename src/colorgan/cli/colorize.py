@@ -18,7 +18,7 @@ from colorgan.images import open_image
 from colorgan.inference import Colorizer
 from colorgan.io import atomic_path
 from colorgan.video import VIDEO_SUFFIXES
-from colorgan.video.io import X264_PRESETS
+from colorgan.video.io import X264_PRESETS, output_name
 from colorgan.video.job import VideoOptions
 from colorgan.video.temporal import TEMPORAL_MODES
 from colorgan.video.track import hints_by_frame
@@ -85,7 +85,7 @@ def targets(out: Path, sources: list) -> list[Path]:
     """Each input's output: mirrored into the folder `out`, or `out` itself when it names a file (one input)."""
     names_a_file = out.is_file() or (not out.exists() and out.suffix.lower() in KEEP_SUFFIXES | VIDEO_SUFFIXES)
     if not names_a_file:
-        return [out / s.name if Path(s.name).suffix.lower() in VIDEO_SUFFIXES else output_path(out, s.name) for s in sources]
+        return [output_name(out / s.name) if Path(s.name).suffix.lower() in VIDEO_SUFFIXES else output_path(out, s.name) for s in sources]
     if len(sources) != 1:
         raise UserError(f"-o {out} names a file, and {len(sources)} inputs were given: give an output folder")
     video_in, video_out = Path(sources[0].name).suffix.lower() in VIDEO_SUFFIXES, out.suffix.lower() in VIDEO_SUFFIXES

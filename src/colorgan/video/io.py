@@ -22,6 +22,7 @@ import numpy as np
 from colorgan.errors import UserError
 
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mkv", ".mov", ".avi", ".webm"}
+REWRITTEN_SUFFIXES = {".avi": ".mkv"}  # AVI has no timestamps: FFmpeg reads H.264 in it a frame late, so its copy is Matroska
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 SEGMENT_FORMAT = "nut"  # FFmpeg's own container keeps any time base exactly (Matroska would round to 1 ms)
 
@@ -40,6 +41,12 @@ class VideoInfo:
     rotation: int
     audio_streams: int
     declared_s: float | None = None
+
+
+def output_name(name: str | Path) -> Path:
+    """The name a video's coloured copy gets: the same, except an AVI's, which becomes Matroska (holds all AVI holds)."""
+    path = Path(name)
+    return path.with_suffix(REWRITTEN_SUFFIXES.get(path.suffix.lower(), path.suffix))
 
 
 def open_input(path: str | Path) -> av.container.InputContainer:

@@ -33,7 +33,7 @@ from colorgan.errors import UserError
 from colorgan.hints import Hint
 from colorgan.io import atomic_path, write_json_atomic
 from colorgan.video import temporal, track
-from colorgan.video.io import X264_PRESETS, Encoding, SegmentWriter, VideoInfo, assemble, check_output, encoding_for, probe, read_frames
+from colorgan.video.io import X264_PRESETS, Encoding, SegmentWriter, VideoInfo, assemble, check_output, encoding_for, output_name, probe, read_frames
 from colorgan.video.mixed import is_colour_frame
 from colorgan.video.shots import Timeline, scan
 
@@ -144,6 +144,8 @@ def plan_segments(timeline: Timeline, segment_frames: int) -> list[tuple[int, in
 def _check_paths(src: Path, dst: Path) -> None:
     if not src.is_file():
         raise UserError(f"{src}: no such video file")
+    if output_name(dst) != dst:
+        raise UserError(f"{dst.name}: AVI cannot keep the frames' timestamps (FFmpeg reads H.264 in AVI a frame late): write {output_name(dst).name}")
     written = {dst.resolve(), job_folder(dst).resolve(), shots_path(dst).resolve()}
     if src.resolve() in written or job_folder(dst).resolve() in src.resolve().parents:
         raise UserError(f"writing {dst} would overwrite the input {src}: choose another output")

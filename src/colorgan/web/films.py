@@ -27,7 +27,7 @@ from PIL import Image
 from colorgan.errors import UserError
 from colorgan.hints import Hint, hints_from_json
 from colorgan.video import VIDEO_SUFFIXES, VideoOptions, colorize_video
-from colorgan.video.io import VideoInfo, probe, read_frames
+from colorgan.video.io import VideoInfo, output_name, probe, read_frames
 from colorgan.video.job import upright_shape
 from colorgan.video.shots import Timeline, scan
 
@@ -74,7 +74,7 @@ class Film:
 
     @property
     def result(self) -> Path:
-        return self.src.with_name(f"coloured{self.src.suffix}")
+        return output_name(self.src.with_name(f"coloured{self.src.suffix}"))
 
     def status(self) -> dict:
         return {"id": self.id, "state": self.state, "error": self.error, "progress": {"done": self.done, "total": len(self.timeline.pts)}}
@@ -261,4 +261,4 @@ def video_result(request: Request, film_id: str) -> FileResponse:
     film = film_of(request, film_id)
     if film.state != "done":
         raise HTTPException(409, f"the film is {film.state}, not done")
-    return FileResponse(film.result, filename=f"{Path(film.name).stem}_colour{film.src.suffix}")
+    return FileResponse(film.result, filename=f"{Path(film.name).stem}_colour{film.result.suffix}")

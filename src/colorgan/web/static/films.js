@@ -108,7 +108,7 @@ async function poll(current) {
   if (status.state === "done") {
     say(`${current.name}: coloured.`);
     filmLink.href = `api/videos/${current.id}/result`;
-    filmLink.download = current.name.replace(/(\.[^.]+)$/, "_colour$1");
+    filmLink.download = "";  // named by the server: NAME_colour with its container (an AVI's copy is .mkv)
     filmLink.hidden = false;
   } else if (status.state === "failed") {
     say(`${current.name}: ${status.error}`, true);
