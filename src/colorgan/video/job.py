@@ -243,34 +243,46 @@ class SegmentColourer:
         """Coloured upright RGB frames (uint8) for consecutive good frames (index, RGB) of the shot."""
         rgb = torch.from_numpy(np.stack([frame for _, frame in items])).permute(0, 3, 1, 2)
         L = uint8_to_lightness(rgb)
-        lights = temporal.lightness_levels(self._small(L))
-        colour = [self.options.keep_colour and is_colour_frame(frame) for _, frame in items]
+        in_colour = [self.options.keep_colour and is_colour_frame(frame) for _, frame in items]
+        moves, self.placed, light = self._follow([index for index, _ in items], temporal.lightness_levels(self._small(L)))
+        predicted = self.colorizer.predict_ab(list(L.split(1)), self.options.render_factor, self.options.batch_size, self.placed, at_render_size=True)
+        stabilised, count = self._stabilise(moves, [p[0].permute(1, 2, 0).numpy() for p in predicted], rgb, in_colour)
+        self.carry = Carry(light, stabilised[-1], count, self.placed[-1])
+        full_ab = F.interpolate(torch.from_numpy(np.stack(stabilised)).permute(0, 3, 1, 2), size=L.shape[-2:], mode="bilinear", align_corners=False)
+        coloured = to_uint8(model_to_rgb_in_gamut(L, full_ab)).permute(0, 2, 3, 1).numpy()
+        return [frame if in_colour[j] else coloured[j] for j, (_, frame) in enumerate(items)]
+
+    def _follow(self, indices: Sequence[int], lights: np.ndarray) -> tuple[list[temporal.Motion | None], list[list[Hint]], np.ndarray]:
+        """Each frame's motion from the frame before (None at the shot's start, or where neither the average nor a
+        hint needs it), its hints (given on it, or followed along the flow), and the last frame's lightness."""
         light, hints = (self.carry.light, self.carry.hints) if self.carry is not None else (None, [])
         moves, frame_hints = [], []
-        for (index, _), next_light in zip(items, lights):
+        for index, next_light in zip(indices, lights):
             needs_flow = self.options.temporal == "flow" or hints  # hints carried from the previous frame follow the flow
             move = temporal.motion(self.solver, light, next_light) if light is not None and needs_flow else None
             hints = track.place(track.follow(hints, move, self.frame_shape) if move is not None else [], self.options.hints.get(index, []))
             moves.append(move)
             frame_hints.append(hints)
             light = next_light
-        predicted = self.colorizer.predict_ab(list(L.split(1)), self.options.render_factor, self.options.batch_size, frame_hints, at_render_size=True)
+        return moves, frame_hints, light
+
+    def _stabilise(
+        self, moves: Sequence[temporal.Motion | None], predicted: Sequence[np.ndarray], rgb: torch.Tensor, in_colour: Sequence[bool]
+    ) -> tuple[list[np.ndarray], np.ndarray]:
+        """Each frame's ab (h, w, 2) at the render size (its own colours, the running average along the flow, or the
+        prediction) and how many frames each pixel of the last one's average spans."""
         ab, count = (self.carry.ab, self.carry.count) if self.carry is not None else (None, None)
         stabilised = []
-        for j, move in enumerate(moves):
-            if colour[j]:  # a frame's own colours: as settled as an average can be
+        for j, (move, prediction) in enumerate(zip(moves, predicted)):
+            if in_colour[j]:  # a frame's own colours: as settled as an average can be
                 ab = self._small(uint8_to_model(rgb[j : j + 1])[1])[0].permute(1, 2, 0).numpy()
                 count = np.full(ab.shape[:2], temporal.settled_count(self.options.memory), np.float32)
             elif self.options.temporal == "flow" and move is not None:
-                ab, count = temporal.stabilise(ab, count, move, predicted[j][0].permute(1, 2, 0).numpy(), self.options.memory)
+                ab, count = temporal.stabilise(ab, count, move, prediction, self.options.memory)
             else:
-                ab = predicted[j][0].permute(1, 2, 0).numpy()
-                count = np.ones(ab.shape[:2], np.float32)
+                ab, count = prediction, np.ones(prediction.shape[:2], np.float32)
             stabilised.append(ab)
-        self.carry, self.placed = Carry(light, ab, count, hints), frame_hints
-        full_ab = F.interpolate(torch.from_numpy(np.stack(stabilised)).permute(0, 3, 1, 2), size=L.shape[-2:], mode="bilinear", align_corners=False)
-        coloured = to_uint8(model_to_rgb_in_gamut(L, full_ab)).permute(0, 2, 3, 1).numpy()
-        return [frame if colour[j] else coloured[j] for j, (_, frame) in enumerate(items)]
+        return stabilised, count
 
 
 def colour_segment(
