@@ -351,6 +351,21 @@ def test_a_container_that_cannot_hold_the_sound_is_one_line_before_any_frame_is_
     assert coloured == [] and not (tmp_path / "out.webm").exists()
 
 
+def segments_coloured(monkeypatch) -> list[int]:
+    """From now on, the first frame of each segment the film job colours, in order (the list fills as it runs)."""
+    import colorgan.video.job as video_job
+
+    coloured = []
+    original = video_job.colour_segment
+
+    def recording(colorizer, src, info, timeline, first, *args):
+        coloured.append(first)
+        return original(colorizer, src, info, timeline, first, *args)
+
+    monkeypatch.setattr(video_job, "colour_segment", recording)
+    return coloured
+
+
 class Stopped(Exception):
     pass
 
@@ -373,14 +388,7 @@ def test_parts_whose_record_or_saved_state_is_gone_are_coloured_again(tiny_check
         with pytest.raises(Stopped):
             colorizer.colorize_video(src, dst, segment_frames=6, progress=False)
     (folder / "seg-00001.carry.npz").unlink()  # the state segment 2 starts from
-    coloured = []
-    original = video_job.colour_segment
-
-    def recording(colorizer, src, info, timeline, first, *args):
-        coloured.append(first)
-        return original(colorizer, src, info, timeline, first, *args)
-
-    monkeypatch.setattr(video_job, "colour_segment", recording)
+    coloured = segments_coloured(monkeypatch)
     assert colorizer.colorize_video(src, dst, segment_frames=6, progress=False)["resumed"]
     assert coloured == [6]  # segment 1, whose saved state was lost, is coloured again from segment 0's
     assert all(np.array_equal(a, b) for a, b in zip(decoded_frames(dst), whole, strict=True))
@@ -418,16 +426,7 @@ def test_killed_job_resumes_and_matches_an_uninterrupted_run(tiny_checkpoint, tm
     finished_before = sorted(p.name for p in folder.glob("seg-*[0-9].nut"))
     assert 3 <= len(finished_before) < 9 and not dst.exists()  # killed in the middle: no output yet
 
-    import colorgan.video.job as video_job
-
-    coloured = []
-    original = video_job.colour_segment
-
-    def recording(colorizer, src, info, timeline, first, *args):
-        coloured.append(first)
-        return original(colorizer, src, info, timeline, first, *args)
-
-    monkeypatch.setattr(video_job, "colour_segment", recording)
+    coloured = segments_coloured(monkeypatch)
     summary = Colorizer.from_checkpoint(tiny_checkpoint, device="cpu").colorize_video(src, dst, segment_frames=6, batch_size=4, progress=False)
     assert summary["resumed"]
     assert min(coloured) == 6 * len(finished_before)  # the finished segments were not coloured again

@@ -65,7 +65,7 @@ class Motion:
             return None
         if not round_trip_agrees(out, sample(self.backward, nx, ny)):
             return None
-        if abs(float(sample(self.current.astype(np.float32), nx, ny)) - float(sample(self.previous.astype(np.float32), x, y))) > self.max_levels:
+        if abs(float(sample(self.current, nx, ny)) - float(sample(self.previous, x, y))) > self.max_levels:  # uint8 levels, sampled as floats
             return None
         return nx, ny
 
